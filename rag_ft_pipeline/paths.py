@@ -1,0 +1,30 @@
+"""Where documents are read from and artifacts are written, as a Dagster resource."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import dagster as dg
+
+from rag_ft_pipeline.ingest import storage_name
+
+
+class ProjectPathsResource(dg.ConfigurableResource):
+    """The documents folder (read only) and the artifact root (everything the pipeline writes)."""
+
+    docs_dir: str
+    artifacts_dir: str
+
+    def document(self, doc_id: str) -> Path:
+        return Path(self.docs_dir) / doc_id
+
+    def artifact_dir(self, asset_name: str) -> Path:
+        path = Path(self.artifacts_dir) / asset_name
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+    def clean_text_file(self, doc_id: str) -> Path:
+        return self.artifact_dir("clean_markdown") / f"{storage_name(doc_id)}.txt"
+
+    def chunks_file(self, doc_id: str) -> Path:
+        return self.artifact_dir("chunks") / f"{storage_name(doc_id)}.jsonl"

@@ -1,0 +1,75 @@
+"""Dagster resources: the embedding model, the question generator and the vector store."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import chromadb
+import dagster as dg
+from chromadb.api import ClientAPI
+from pydantic import Field
+from sentence_transformers import SentenceTransformer
+
+from rag_ft_pipeline.embedding import load_model, resolve_model_path
+from rag_ft_pipeline.questions import InverseClozeGenerator, QuestionGenerator
+from rag_ft_pipeline.settings import DEFAULT_BASE_MODEL
+
+
+class EmbeddingModelResource(dg.ConfigurableResource):
+    """The base embedding model: any sentence-transformers hub id or local folder."""
+
+    model_name_or_path: str = Field(default=DEFAULT_BASE_MODEL, description="Hub id or local path.")
+    device: str | None = Field(default=None, description="cpu, cuda, mps; None picks the best there is.")
+    batch_size: int = 32
+
+    @property
+    def resolved_path(self) -> str:
+        return resolve_model_path(self.model_name_or_path)
+
+    def load(self) -> SentenceTransformer:
+        return load_model(self.model_name_or_path, self.device)
+
+
+class QuestionGeneratorResource(dg.ConfigurableResource):
+    """Writes the synthetic questions: an LLM when an API key is set, else the offline inverse cloze task."""
+
+    generator: str = Field(default="auto", description="auto, llm or inverse_cloze.")
+    api_key: str | None = Field(default=None, description="From OPENAI_API_KEY; never logged.")
+    base_url: str | None = Field(default=None, description="Any OpenAI-compatible endpoint (OPENAI_BASE_URL).")
+    llm_model: str = "gpt-4o-mini"
+    temperature: float = 0.2
+    instructor_mode: str = Field(default="tools", description="tools, or json for servers without tool calling.")
+    domain: str = "regulatory guidance documents"
+
+    @property
+    def uses_llm(self) -> bool:
+        if self.generator == "auto":
+            return bool(self.api_key)
+        return self.generator == "llm"
+
+    def build(self) -> QuestionGenerator:
+        if not self.uses_llm:
+            return InverseClozeGenerator()
+        if not self.api_key:
+            raise ValueError("generator 'llm' needs an API key: set OPENAI_API_KEY")
+        from rag_ft_pipeline.llm_questions import LLMQuestionGenerator
+
+        return LLMQuestionGenerator(
+            model=self.llm_model, api_key=self.api_key, base_url=self.base_url,
+            temperature=self.temperature, mode=self.instructor_mode, domain=self.domain,
+        )
+
+
+class VectorStoreResource(dg.ConfigurableResource):
+    """ChromaDB, persisted under the artifact root."""
+
+    persist_dir: str
+
+    def client(self) -> ClientAPI:
+        Path(self.persist_dir).mkdir(parents=True, exist_ok=True)
+        return chromadb.PersistentClient(
+            path=self.persist_dir, settings=chromadb.Settings(anonymized_telemetry=False)
+        )
+
+    def collection(self, name: str):
+        return self.client().get_or_create_collection(name, metadata={"hnsw:space": "cosine"})
