@@ -39,24 +39,6 @@ def _apply_settings(args: argparse.Namespace) -> Settings:
     return settings
 
 
-def register_documents(settings: Settings, instance) -> list[str]:
-    """Make the `documents` partitions match the folder: add new files, drop removed ones."""
-    from rag_ft_pipeline.assets.documents import documents_partitions
-    from rag_ft_pipeline.ingest import find_documents
-
-    if not settings.docs_dir.is_dir():
-        raise SystemExit(f"rag-ft: documents folder not found: {settings.docs_dir} (set --docs-dir or {DOCS_DIR_ENV})")
-    doc_ids = [doc.doc_id for doc in find_documents(settings.docs_dir)]
-    if not doc_ids:
-        raise SystemExit(f"rag-ft: no documents (.md, .markdown, .txt) in {settings.docs_dir}")
-    name = documents_partitions.name
-    known = set(instance.get_dynamic_partitions(name))
-    for gone in sorted(known - set(doc_ids)):
-        instance.delete_dynamic_partition(name, gone)
-    instance.add_dynamic_partitions(name, [d for d in doc_ids if d not in known])
-    return doc_ids
-
-
 def _print_comparison(settings: Settings) -> None:
     path = settings.artifacts_dir / "comparison" / "comparison.json"
     if not path.exists():
@@ -75,22 +57,12 @@ def run(settings: Settings, select: str) -> int:
     import dagster as dg
 
     from rag_ft_pipeline.definitions import build_definitions
+    from rag_ft_pipeline.runner import materialize_pipeline, register_documents
 
     instance = dg.DagsterInstance.get()
     doc_ids = register_documents(settings, instance)
-    keys = instance.get_dynamic_partitions("documents")
     print(f"rag-ft: {len(doc_ids)} documents in {settings.docs_dir}; artifacts in {settings.artifacts_dir}")
-    defs = build_definitions(settings)
-    result = dg.materialize(
-        [*defs.assets, *defs.asset_checks],
-        resources=defs.resources,
-        instance=instance,
-        selection=select,
-        # All document partitions in one run (the per-document assets have a single-run policy).
-        tags={"dagster/asset_partition_range_start": keys[0], "dagster/asset_partition_range_end": keys[-1]},
-        run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},
-        raise_on_error=False,
-    )
+    result = materialize_pipeline(build_definitions(settings), instance, select)
     if not result.success:
         print(f"rag-ft: run {result.run_id} failed; see the log above or `rag-ft ui`", file=sys.stderr)
         return 1
@@ -102,11 +74,17 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     settings = _apply_settings(args)
     warnings.filterwarnings("ignore", module="dagster")
-    if args.command == "run":
-        return run(settings, args.select)
     import dagster as dg
 
-    register_documents(settings, dg.DagsterInstance.get())
+    from rag_ft_pipeline.runner import NoDocumentsError, register_documents
+
+    try:
+        if args.command == "run":
+            return run(settings, args.select)
+        register_documents(settings, dg.DagsterInstance.get())
+    except NoDocumentsError as error:
+        print(f"rag-ft: {error}", file=sys.stderr)
+        return 2
     os.execvp("dagster", ["dagster", "dev", "-m", "rag_ft_pipeline.definitions", "-p", str(args.port)])
     return 0
 

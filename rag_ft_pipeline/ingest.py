@@ -44,10 +44,14 @@ def read_text(path: Path) -> str:
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:
-        guess = charset_normalizer.from_bytes(data).best()
-        if guess is None:
-            raise DocumentError("not text: no character encoding fits its bytes") from None
-        return str(guess)
+        pass
+    matches = charset_normalizer.from_bytes(data)
+    if not matches:
+        raise DocumentError("not text: no character encoding fits its bytes")
+    # Western text is told apart from other 8-bit code pages by its language only, which a
+    # detector often misjudges; when Windows-1252 fits, it is by far the likeliest.
+    western = next((m for m in matches if m.encoding == "cp1252"), None)
+    return str(western or matches.best())
 
 
 _FRONT_MATTER = re.compile(r"\A---\n.*?\n---[ \t]*\n", re.DOTALL)

@@ -1,0 +1,45 @@
+"""Headless runs: register the folder's documents as partitions and materialize in one run."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from rag_ft_pipeline.assets.documents import documents_partitions
+from rag_ft_pipeline.ingest import find_documents
+from rag_ft_pipeline.settings import DOCS_DIR_ENV, Settings
+
+
+class NoDocumentsError(Exception):
+    pass
+
+
+def register_documents(settings: Settings, instance: dg.DagsterInstance) -> list[str]:
+    """Make the `documents` partitions match the folder: add new files, drop removed ones."""
+    if not settings.docs_dir.is_dir():
+        raise NoDocumentsError(f"documents folder not found: {settings.docs_dir} (set --docs-dir or {DOCS_DIR_ENV})")
+    doc_ids = [doc.doc_id for doc in find_documents(settings.docs_dir)]
+    if not doc_ids:
+        raise NoDocumentsError(f"no documents (.md, .markdown, .txt) in {settings.docs_dir}")
+    name = documents_partitions.name
+    known = set(instance.get_dynamic_partitions(name))
+    for gone in sorted(known - set(doc_ids)):
+        instance.delete_dynamic_partition(name, gone)
+    instance.add_dynamic_partitions(name, [d for d in doc_ids if d not in known])
+    return doc_ids
+
+
+def materialize_pipeline(
+    defs: dg.Definitions, instance: dg.DagsterInstance, selection: str = "*", log_level: str = "INFO"
+) -> dg.ExecuteInProcessResult:
+    """Materialize `selection` (default: everything, with its checks) over all document partitions
+    in a single run, as the per-document assets' single-run backfill policy allows."""
+    keys = instance.get_dynamic_partitions(documents_partitions.name)
+    return dg.materialize(
+        [*defs.assets, *defs.asset_checks],
+        resources=defs.resources,
+        instance=instance,
+        selection=selection,
+        tags={"dagster/asset_partition_range_start": keys[0], "dagster/asset_partition_range_end": keys[-1]},
+        run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
+        raise_on_error=False,
+    )
