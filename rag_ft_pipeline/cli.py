@@ -9,6 +9,7 @@ import sys
 import warnings
 from pathlib import Path
 
+from rag_ft_pipeline.ingest import NoDocumentsError, document_ids
 from rag_ft_pipeline.settings import ARTIFACTS_DIR_ENV, BASE_MODEL_ENV, DOCS_DIR_ENV, Settings
 
 
@@ -20,9 +21,10 @@ def _parser() -> argparse.ArgumentParser:
     common.add_argument("--base-model", help=f"sentence-transformers id or path (env {BASE_MODEL_ENV})")
     commands = parser.add_subparsers(dest="command", required=True)
     run = commands.add_parser("run", parents=[common], help="materialize the pipeline and print the comparison")
-    run.add_argument("--select", default="*", help="Dagster asset selection, e.g. 'chunks' or 'question_pairs+' (default: everything)")
+    run.add_argument("--select", default="*", help="Dagster asset selection, e.g. 'key:chunks' or 'key:question_pairs+' (default: everything)")
     ui = commands.add_parser("ui", parents=[common], help="register the documents and start `dagster dev`")
     ui.add_argument("--port", type=int, default=3000)
+    ui.add_argument("--host", default="127.0.0.1", help="0.0.0.0 to serve beyond this machine (e.g. in a container)")
     return parser
 
 
@@ -36,6 +38,9 @@ def _apply_settings(args: argparse.Namespace) -> Settings:
         os.environ[env] = str(getattr(settings, "docs_dir" if env == DOCS_DIR_ENV else "artifacts_dir"))
     home = Path(os.environ.setdefault("DAGSTER_HOME", str(settings.artifacts_dir / "dagster_home")))
     home.mkdir(parents=True, exist_ok=True)
+    config = home / "dagster.yaml"
+    if not config.exists():  # the defaults (SQLite storage in this folder) suit one machine
+        config.write_text("telemetry:\n  enabled: false\n")
     return settings
 
 
@@ -43,12 +48,9 @@ def _print_comparison(settings: Settings) -> None:
     path = settings.artifacts_dir / "comparison" / "comparison.json"
     if not path.exists():
         return
-    import pandas as pd
+    from rag_ft_pipeline.reporting import comparison_table
 
-    by_model = json.loads(path.read_text())
-    table = pd.DataFrame(by_model)
-    if {"base", "finetuned"} <= set(table.columns):
-        table["difference"] = table["finetuned"] - table["base"]
+    table = comparison_table(json.loads(path.read_text()))
     print("\n" + table.round(4).to_string())
     print(f"\nchart: {path.with_name('comparison.png')}\ntable: {path}")
 
@@ -73,19 +75,20 @@ def run(settings: Settings, select: str) -> int:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     settings = _apply_settings(args)
+    try:  # before the heavy imports, so a wrong folder is reported at once
+        document_ids(settings.docs_dir)
+    except NoDocumentsError as error:
+        print(f"rag-ft: {error} (set --docs-dir or {DOCS_DIR_ENV})", file=sys.stderr)
+        return 2
     warnings.filterwarnings("ignore", module="dagster")
+    if args.command == "run":
+        return run(settings, args.select)
     import dagster as dg
 
-    from rag_ft_pipeline.runner import NoDocumentsError, register_documents
+    from rag_ft_pipeline.runner import register_documents
 
-    try:
-        if args.command == "run":
-            return run(settings, args.select)
-        register_documents(settings, dg.DagsterInstance.get())
-    except NoDocumentsError as error:
-        print(f"rag-ft: {error}", file=sys.stderr)
-        return 2
-    os.execvp("dagster", ["dagster", "dev", "-m", "rag_ft_pipeline.definitions", "-p", str(args.port)])
+    register_documents(settings, dg.DagsterInstance.get())
+    os.execvp("dagster", ["dagster", "dev", "-m", "rag_ft_pipeline.definitions", "-h", args.host, "-p", str(args.port)])
     return 0
 
 

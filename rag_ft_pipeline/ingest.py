@@ -36,6 +36,20 @@ def find_documents(docs_dir: Path) -> list[SourceDocument]:
     return sorted(documents, key=lambda d: d.doc_id)
 
 
+class NoDocumentsError(Exception):
+    """The documents folder is missing or holds no supported file."""
+
+
+def document_ids(docs_dir: Path) -> list[str]:
+    """The ids of the folder's documents; a missing or empty folder is an error that says so."""
+    if not docs_dir.is_dir():
+        raise NoDocumentsError(f"documents folder not found: {docs_dir}")
+    ids = [doc.doc_id for doc in find_documents(docs_dir)]
+    if not ids:
+        raise NoDocumentsError(f"no documents ({', '.join(sorted(TEXT_EXTENSIONS))}) in {docs_dir}")
+    return ids
+
+
 def read_text(path: Path) -> str:
     """Decode a text file: UTF-8 first, then the encoding charset-normalizer detects."""
     data = path.read_bytes()

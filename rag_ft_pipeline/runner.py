@@ -5,21 +5,13 @@ from __future__ import annotations
 import dagster as dg
 
 from rag_ft_pipeline.assets.documents import documents_partitions
-from rag_ft_pipeline.ingest import find_documents
-from rag_ft_pipeline.settings import DOCS_DIR_ENV, Settings
-
-
-class NoDocumentsError(Exception):
-    pass
+from rag_ft_pipeline.ingest import document_ids
+from rag_ft_pipeline.settings import Settings
 
 
 def register_documents(settings: Settings, instance: dg.DagsterInstance) -> list[str]:
     """Make the `documents` partitions match the folder: add new files, drop removed ones."""
-    if not settings.docs_dir.is_dir():
-        raise NoDocumentsError(f"documents folder not found: {settings.docs_dir} (set --docs-dir or {DOCS_DIR_ENV})")
-    doc_ids = [doc.doc_id for doc in find_documents(settings.docs_dir)]
-    if not doc_ids:
-        raise NoDocumentsError(f"no documents (.md, .markdown, .txt) in {settings.docs_dir}")
+    doc_ids = document_ids(settings.docs_dir)
     name = documents_partitions.name
     known = set(instance.get_dynamic_partitions(name))
     for gone in sorted(known - set(doc_ids)):

@@ -1,0 +1,26 @@
+# `make run`: set up .venv and run the whole pipeline on data/sample. `make test`: set up and test.
+VENV ?= .venv
+PYTHON ?= python3
+# The CPU wheel keeps the install small; on a GPU machine use e.g. TORCH_SPEC=torch.
+TORCH_SPEC ?= torch==2.13.0
+BIN := $(VENV)/bin
+
+.PHONY: setup run test ui
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet "$(TORCH_SPEC)"
+	$(BIN)/pip install --quiet -e ".[dev]"
+	touch $@
+
+setup: $(VENV)/.installed
+
+run: setup
+	$(BIN)/rag-ft run
+
+test: setup
+	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest
+
+ui: setup
+	$(BIN)/rag-ft ui

@@ -1,0 +1,81 @@
+"""End to end: the whole asset graph with the real packaged model, a real ChromaDB and real files."""
+
+import json
+import shutil
+from pathlib import Path
+
+import dagster as dg
+import pytest
+from sentence_transformers import SentenceTransformer
+
+from rag_ft_pipeline.definitions import build_definitions
+from rag_ft_pipeline.runner import materialize_pipeline, register_documents
+from rag_ft_pipeline.settings import DEFAULT_BASE_MODEL, Settings
+from rag_ft_pipeline_tests.conftest import SAMPLE_DOCS
+
+pytestmark = pytest.mark.slow
+
+
+def materializations(instance: dg.DagsterInstance, key: str) -> list[dg.EventLogRecord]:
+    return list(instance.fetch_materializations(dg.AssetKey(key), limit=1000).records)
+
+
+def latest_metadata(instance: dg.DagsterInstance, key: str) -> dict:
+    event = instance.get_latest_materialization_event(dg.AssetKey(key))
+    return {name: value.value for name, value in event.asset_materialization.metadata.items()}
+
+
+def test_whole_graph_on_the_sample_corpus(tmp_path: Path):
+    settings = Settings(docs_dir=SAMPLE_DOCS, artifacts_dir=tmp_path / "artifacts", base_model=DEFAULT_BASE_MODEL)
+    defs = build_definitions(settings)
+    with dg.instance_for_test() as instance:
+        doc_ids = register_documents(settings, instance)
+        result = materialize_pipeline(defs, instance)
+        assert result.success
+
+        for key in defs.resolve_asset_graph().get_all_asset_keys():
+            assert materializations(instance, key.to_user_string()), f"{key} was not materialized"
+        assert len(materializations(instance, "clean_markdown")) == len(doc_ids)  # one event per document
+        checks = result.get_asset_check_evaluations()
+        assert checks and all(check.passed for check in checks)
+
+        comparison = json.loads((settings.artifacts_dir / "comparison" / "comparison.json").read_text())
+        for model in ("base", "finetuned"):
+            assert {"recall@1", "recall@10", "mrr@10", "ndcg@10"} <= set(comparison[model])
+            assert all(0.0 <= value <= 1.0 for value in comparison[model].values())
+        assert (settings.artifacts_dir / "comparison" / "comparison.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+        model_path = Path(latest_metadata(instance, "finetuned_model")["model_path"])
+        assert model_path.is_relative_to(settings.artifacts_dir / "finetuned_model") and (model_path / "README.md").exists()
+        assert SentenceTransformer(str(model_path)).encode(["a question"]).shape == (1, 384)
+
+        chunks_meta = latest_metadata(instance, "chunks")
+        assert chunks_meta["tokens_max"] <= chunks_meta["max_tokens"]
+        questions_meta = latest_metadata(instance, "question_pairs")
+        assert questions_meta["dagster/row_count"] > 0 and "offline default" in questions_meta["generator"]
+
+        # Re-materializing chunks alone leaves clean_markdown untouched; questions come from the cache.
+        before = len(materializations(instance, "clean_markdown"))
+        assert materialize_pipeline(defs, instance, selection="chunks").success
+        assert len(materializations(instance, "clean_markdown")) == before
+        assert len(materializations(instance, "chunks")) == 2 * len(doc_ids)
+        assert materialize_pipeline(defs, instance, selection="question_pairs").success
+        rerun = latest_metadata(instance, "question_pairs")
+        assert rerun["generated"] == 0 and rerun["cache_hits"] == rerun["chunks"]
+
+
+def test_real_fda_text_chunks_within_limits_and_yields_questions(tmp_path: Path, fda_guidance_dir: Path):
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    for path in sorted(fda_guidance_dir.glob("*.md"))[:15]:
+        shutil.copy(path, docs / path.name)
+    settings = Settings(docs_dir=docs, artifacts_dir=tmp_path / "artifacts", base_model=DEFAULT_BASE_MODEL)
+    with dg.instance_for_test() as instance:
+        register_documents(settings, instance)
+        result = materialize_pipeline(build_definitions(settings), instance, selection="key:clean_markdown or key:chunks or key:question_pairs")
+        assert result.success
+        chunks = latest_metadata(instance, "chunks")
+        assert chunks["dagster/row_count"] > 1000 and chunks["tokens_max"] <= chunks["max_tokens"]
+        assert all(check.passed for check in result.get_asset_check_evaluations())
+        questions = latest_metadata(instance, "question_pairs")
+        assert questions["yield"] >= 0.8, questions
