@@ -6,15 +6,11 @@ import hashlib
 import random
 import re
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
-from rag_ft_pipeline.chunking import Chunk, sentence_spans
-from rag_ft_pipeline.question_cache import QuestionCache
-
-Progress = Callable[[int, int], None]
+from rag_ft_pipeline.chunking import sentence_spans
 
 
 @dataclass(frozen=True)
@@ -23,17 +19,35 @@ class QuestionPair:
     positive: str  # the text the model learns to match with the query
 
 
+@dataclass(frozen=True)
+class Generation:
+    pairs: list[QuestionPair]
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+
+
 class QuestionGenerator(ABC):
     """Turns a chunk into zero or more training pairs; zero for chunks with nothing to ask."""
 
     name: str
+    concurrency: int = 1  # chunks in flight at once
+    # Extractive generators take queries from the text itself, so a filter against copied
+    # text does not apply to them.
+    extractive: bool = False
 
     @abstractmethod
     def fingerprint(self) -> str:
         """The generator and every setting that changes its output: part of the cache key."""
 
     @abstractmethod
-    def generate(self, text: str) -> list[QuestionPair]: ...
+    def generate(self, text: str) -> Generation: ...
+
+    def estimate_prompt_tokens(self, text: str) -> int:
+        return 0
+
+    def cost(self, prompt_tokens: int, completion_tokens: int) -> float:
+        """Estimated cost in US dollars."""
+        return 0.0
 
 
 _WORD = re.compile(r"[A-Za-z][A-Za-z'’-]*")
@@ -75,6 +89,7 @@ class InverseClozeGenerator(QuestionGenerator):
     """
 
     name = "inverse_cloze"
+    extractive = True
 
     def __init__(self, keep_sentence_fraction: float = 0.1, min_context_words: int = 8) -> None:
         self.keep_sentence_fraction = keep_sentence_fraction
@@ -83,7 +98,10 @@ class InverseClozeGenerator(QuestionGenerator):
     def fingerprint(self) -> str:
         return f"{self.name}:v1:keep={self.keep_sentence_fraction}:context={self.min_context_words}"
 
-    def generate(self, text: str) -> list[QuestionPair]:
+    def generate(self, text: str) -> Generation:
+        return Generation(pairs=self._pairs(text))
+
+    def _pairs(self, text: str) -> list[QuestionPair]:
         spans = sentence_spans(text)
         scored = [(substantive_score(text[s:e]), -i, (s, e)) for i, (s, e) in enumerate(spans)]
         best_score, _, (start, end) = max(scored, default=(0, 0, (0, 0)))
@@ -97,57 +115,3 @@ class InverseClozeGenerator(QuestionGenerator):
         if too_little_context or random.Random(seed).random() < self.keep_sentence_fraction:
             context = " ".join(text.split())
         return [QuestionPair(query=query, positive=context)]
-
-
-@dataclass
-class GenerationStats:
-    chunks: int = 0
-    cache_hits: int = 0
-    generated: int = 0
-    failed: int = 0
-    chunks_with_pairs: int = 0
-
-
-def generate_pairs(
-    chunks: Sequence[Chunk],
-    generator: QuestionGenerator,
-    cache: QuestionCache,
-    progress: Progress | None = None,
-    on_error: Callable[[Chunk, Exception], None] | None = None,
-) -> tuple[list[dict], GenerationStats]:
-    """Pairs for every chunk: cached answers are reused, the rest generated and cached at once, so
-    an interrupted run loses nothing it already paid for. A chunk whose generation fails is
-    reported through `on_error` and skipped (not cached, so the next run retries it)."""
-    stats = GenerationStats(chunks=len(chunks))
-    fingerprint = generator.fingerprint()
-    cached = cache.get_many([c.content_hash for c in chunks], fingerprint)
-    rows: list[dict] = []
-    for done, chunk in enumerate(chunks, start=1):
-        pairs = cached.get(chunk.content_hash)
-        if pairs is None:
-            try:
-                pairs = [asdict(pair) for pair in generator.generate(chunk.text)]
-            except Exception as error:  # one bad chunk must not stop the others
-                stats.failed += 1
-                if on_error is not None:
-                    on_error(chunk, error)
-                continue
-            cache.put(chunk.content_hash, fingerprint, pairs)
-            stats.generated += 1
-        else:
-            stats.cache_hits += 1
-        stats.chunks_with_pairs += bool(pairs)
-        rows.extend(
-            {
-                "chunk_id": chunk.chunk_id,
-                "doc_id": chunk.doc_id,
-                "content_hash": chunk.content_hash,
-                "query": pair["query"],
-                "positive": pair["positive"],
-                "generator": generator.name,
-            }
-            for pair in pairs
-        )
-        if progress is not None:
-            progress(done, len(chunks))
-    return rows, stats

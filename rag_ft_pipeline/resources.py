@@ -39,7 +39,13 @@ class QuestionGeneratorResource(dg.ConfigurableResource):
     llm_model: str = "gpt-4o-mini"
     temperature: float = 0.2
     instructor_mode: str = Field(default="tools", description="tools, or json for servers without tool calling.")
-    domain: str = "regulatory guidance documents"
+    domain: str = Field(default="regulatory guidance documents", description="Named in the prompt's expert persona.")
+    questions_per_chunk: int = 1
+    concurrency: int = Field(default=8, description="Requests in flight at once; lower it for tight rate limits.")
+    max_retries: int = Field(default=3, description="Per request, on 429, 5xx, timeouts and invalid output.")
+    timeout_seconds: float = 60.0
+    usd_per_million_input_tokens: float = Field(default=0.15, description="For cost estimates (gpt-4o-mini prices).")
+    usd_per_million_output_tokens: float = 0.60
 
     @property
     def uses_llm(self) -> bool:
@@ -57,7 +63,15 @@ class QuestionGeneratorResource(dg.ConfigurableResource):
         return LLMQuestionGenerator(
             model=self.llm_model, api_key=self.api_key, base_url=self.base_url,
             temperature=self.temperature, mode=self.instructor_mode, domain=self.domain,
+            questions_per_chunk=self.questions_per_chunk, concurrency=self.concurrency,
+            max_retries=self.max_retries, timeout_seconds=self.timeout_seconds,
+            usd_per_million_input_tokens=self.usd_per_million_input_tokens,
+            usd_per_million_output_tokens=self.usd_per_million_output_tokens,
         )
+
+    def public_settings(self) -> dict[str, str | int | float | None]:
+        """The settings worth showing in metadata: everything but the key."""
+        return {name: value for name, value in self.model_dump().items() if name != "api_key"}
 
 
 class VectorStoreResource(dg.ConfigurableResource):

@@ -1,31 +1,143 @@
+"""The LLM question path over real HTTP: the openai client and instructor against a scripted local server."""
+
+import time
+from pathlib import Path
+
 import pytest
 
+from rag_ft_pipeline.chunking import Chunk
+from rag_ft_pipeline.ingest import content_hash
 from rag_ft_pipeline.llm_questions import LLMQuestionGenerator
+from rag_ft_pipeline.question_cache import QuestionCache
+from rag_ft_pipeline.question_generation import Budget, generate_pairs
 from rag_ft_pipeline.resources import QuestionGeneratorResource
-from rag_ft_pipeline_tests.openai_server import OpenAICompatibleServer
+from rag_ft_pipeline_tests.openai_server import OpenAICompatibleServer, Reply, passage_of
 
-PASSAGE = "Sponsors should report unexpected serious adverse reactions within fifteen calendar days of learning of them."
+SECRET = "sk-test-secret-4f9a"
 
 
-def answer(request):
-    passage = request["messages"][-1]["content"]
-    return None if "Table of contents" in passage else "Why must sponsors report unexpected serious reactions quickly?"
+def chunks_of(*texts: str) -> list[Chunk]:
+    return [
+        Chunk(chunk_id=f"doc.md#{i}", doc_id="doc.md", chunk_index=i, start=0, end=len(t),
+              token_count=len(t.split()), content_hash=content_hash(t), text=t)
+        for i, t in enumerate(texts)
+    ]
+
+
+PASSAGES = [f"Passage {i}: sponsors should keep shipment records for lot {i} for two years." for i in range(6)]
+
+
+def ask(request, attempt):
+    passage = passage_of(request)
+    if "Table of contents" in passage:
+        return Reply(questions=[])
+    return Reply(questions=[f"Why keep records for {passage.split(':')[0].lower()}?"])
+
+
+def generator(server, **settings) -> LLMQuestionGenerator:
+    return LLMQuestionGenerator(**{"model": "test-model", "api_key": SECRET, "base_url": server.base_url,
+                                   "max_retries": 2, "timeout_seconds": 5, **settings})
 
 
 @pytest.mark.parametrize("mode", ["tools", "json"])
-def test_llm_generator_over_http(mode):
-    with OpenAICompatibleServer(answer) as server:
-        generator = LLMQuestionGenerator(model="test-model", api_key="sk-test-secret", base_url=server.base_url, mode=mode)
-        [pair] = generator.generate(PASSAGE)
-        assert pair.query == "Why must sponsors report unexpected serious reactions quickly?"
-        assert pair.positive == PASSAGE
-        assert generator.generate("Table of contents\n1. Introduction") == []  # a null answer: no pair
+def test_questions_over_http_in_tools_and_json_mode(mode):
+    with OpenAICompatibleServer(ask) as server:
+        llm = generator(server, mode=mode)
+        generation = llm.generate(PASSAGES[0])
+        assert [p.query for p in generation.pairs] == ["Why keep records for passage 0?"]
+        assert generation.pairs[0].positive == PASSAGES[0]
+        assert (generation.prompt_tokens, generation.completion_tokens) == (50, 10)
+        assert llm.generate("Table of contents\n1. Introduction").pairs == []  # nothing to ask: no pair
     first = server.requests[0]
     assert first["path"] == "/v1/chat/completions"
-    assert first["headers"]["authorization"] == "Bearer sk-test-secret"
+    assert first["headers"]["authorization"] == f"Bearer {SECRET}"
     assert first["body"]["model"] == "test-model"
     assert "regulatory guidance documents" in first["body"]["messages"][0]["content"]
     assert bool(first["body"].get("tools")) == (mode == "tools")
+
+
+def test_questions_per_chunk_is_a_ceiling():
+    many = lambda request, attempt: Reply(questions=["How one?", "How two?", "How three?"])  # noqa: E731
+    with OpenAICompatibleServer(many) as server:
+        assert len(generator(server, questions_per_chunk=2).generate(PASSAGES[0]).pairs) == 2
+
+
+@pytest.mark.parametrize(
+    "first_reply",
+    [
+        Reply(status=429, headers={"Retry-After": "1"}),
+        Reply(status=500),
+        Reply(delay=2.5),  # longer than the client's timeout
+        Reply(arguments='{"questions": ["unterminated'),  # malformed JSON: instructor asks again
+    ],
+    ids=["429-retry-after", "500", "timeout", "malformed-json"],
+)
+def test_a_failed_first_attempt_is_retried(first_reply):
+    script = lambda request, attempt: first_reply if attempt == 0 else ask(request, attempt)  # noqa: E731
+    with OpenAICompatibleServer(script) as server:
+        started = time.monotonic()
+        generation = generator(server, timeout_seconds=1).generate(PASSAGES[1])
+        elapsed = time.monotonic() - started
+    assert [p.query for p in generation.pairs] == ["Why keep records for passage 1?"]
+    assert len(server.requests) == 2
+    if first_reply.status == 429:
+        assert elapsed >= 0.9  # Retry-After was honoured
+
+
+def test_a_chunk_failing_every_retry_is_recorded_and_the_others_go_on(tmp_path: Path):
+    script = lambda request, attempt: Reply(status=500) if "Passage 2" in passage_of(request) else ask(request, attempt)  # noqa: E731
+    with OpenAICompatibleServer(script) as server:
+        rows, report = generate_pairs(chunks_of(*PASSAGES), generator(server, max_retries=1), QuestionCache(tmp_path / "c.sqlite"))
+    assert len(rows) == 5 and report.generated == 5
+    assert [f["chunk_id"] for f in report.failures] == ["doc.md#2"]
+    assert "Error code: 500" in report.failures[0]["reason"]
+    assert server.attempts[PASSAGES[2]] == 2  # the first try and one retry
+
+
+def test_an_interrupted_run_resumes_without_asking_again(tmp_path: Path):
+    chunks = chunks_of(*PASSAGES)
+    cache = QuestionCache(tmp_path / "c.sqlite")
+
+    def interrupt(done, total):
+        if done >= 3:
+            raise KeyboardInterrupt
+
+    with OpenAICompatibleServer(ask) as server:
+        with pytest.raises(KeyboardInterrupt):
+            generate_pairs(chunks, generator(server, concurrency=1), cache, progress=interrupt)
+        answered_first = set(server.passages_requested())
+        server.requests.clear()
+        rows, report = generate_pairs(chunks, generator(server, concurrency=1), cache)
+    assert len(rows) == 6 and report.cache_hits == len(answered_first) >= 3
+    assert not answered_first & set(server.passages_requested())  # zero repeat calls
+    with OpenAICompatibleServer(ask) as server:
+        _, rerun = generate_pairs(chunks, generator(server), cache)
+    assert rerun.cache_hits == 6 and server.requests == []  # a rerun: 100% cache hits
+
+
+def test_concurrent_requests_and_identical_chunks_asked_once(tmp_path: Path):
+    slow = lambda request, attempt: Reply(questions=["How?"], delay=0.3)  # noqa: E731
+    texts = PASSAGES + [PASSAGES[0]]  # the same text twice
+    with OpenAICompatibleServer(slow) as server:
+        started = time.monotonic()
+        rows, report = generate_pairs(chunks_of(*texts), generator(server, concurrency=6), QuestionCache(tmp_path / "c.sqlite"))
+        elapsed = time.monotonic() - started
+    assert len(server.requests) == 6 and len(rows) == 7
+    assert elapsed < 6 * 0.3  # not one at a time
+
+
+@pytest.mark.parametrize("budget", [Budget(max_chunks=2), Budget(max_cost_usd=0.5)])
+def test_a_budget_stops_cleanly_keeping_what_was_generated(tmp_path: Path, budget):
+    cache = QuestionCache(tmp_path / "c.sqlite")
+    with OpenAICompatibleServer(ask) as server:
+        # 60 tokens at these prices cost 0.3 USD a call: the cost budget allows two calls.
+        llm = generator(server, concurrency=1, usd_per_million_input_tokens=5000, usd_per_million_output_tokens=5000)
+        rows, report = generate_pairs(chunks_of(*PASSAGES), llm, cache, budget)
+        assert len(server.requests) == 2 and len(rows) == 2
+        assert report.skipped_for_budget == 4 and report.budget_reached
+        assert report.cost_usd == pytest.approx(0.6)
+        _, resumed = generate_pairs(chunks_of(*PASSAGES), llm, cache)
+    assert resumed.cache_hits == 2 and resumed.generated == 4
 
 
 def test_fingerprint_changes_with_settings_and_hides_the_key():
@@ -35,10 +147,12 @@ def test_fingerprint_changes_with_settings_and_hides_the_key():
     assert fingerprint == LLMQuestionGenerator(**{**base, "api_key": "sk-other"}).fingerprint()
     assert fingerprint != LLMQuestionGenerator(**base, temperature=0.9).fingerprint()
     assert fingerprint != LLMQuestionGenerator(**base, domain="clinical trials").fingerprint()
+    assert fingerprint != LLMQuestionGenerator(**base, mode="json").fingerprint()
 
 
 def test_resource_chooses_the_llm_only_with_a_key():
     assert QuestionGeneratorResource().build().name == "inverse_cloze"
-    assert QuestionGeneratorResource(api_key="sk-x", base_url="http://127.0.0.1:9/v1").build().name == "llm"
+    resource = QuestionGeneratorResource(api_key=SECRET, base_url="http://127.0.0.1:9/v1")
+    assert resource.build().name == "llm" and SECRET not in str(resource.public_settings())
     with pytest.raises(ValueError, match="OPENAI_API_KEY"):
         QuestionGeneratorResource(generator="llm").build()

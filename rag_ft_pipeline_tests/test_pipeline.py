@@ -79,3 +79,39 @@ def test_real_fda_text_chunks_within_limits_and_yields_questions(tmp_path: Path,
         assert all(check.passed for check in result.get_asset_check_evaluations())
         questions = latest_metadata(instance, "question_pairs")
         assert questions["yield"] >= 0.8, questions
+
+
+def test_llm_questions_through_dagster_never_expose_the_key(tmp_path: Path, monkeypatch, capfd):
+    from rag_ft_pipeline_tests.openai_server import OpenAICompatibleServer, Reply
+
+    secret = "sk-live-do-not-log-8c1e"
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    for path in sorted(SAMPLE_DOCS.glob("*.md"))[:2]:
+        shutil.copy(path, docs / path.name)
+    settings = Settings(docs_dir=docs, artifacts_dir=tmp_path / "artifacts", base_model=DEFAULT_BASE_MODEL)
+    script = lambda request, attempt: Reply(questions=[f"Why does passage {len(request['messages'][-1]['content'])} matter?"])  # noqa: E731
+    with OpenAICompatibleServer(script) as server, dg.instance_for_test() as instance:
+        monkeypatch.setenv("OPENAI_API_KEY", secret)
+        monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
+        defs = build_definitions(settings)
+        register_documents(settings, instance)
+        selection = "key:clean_markdown or key:chunks or key:question_cost_estimate"
+        assert materialize_pipeline(defs, instance, selection=selection).success
+        estimate = latest_metadata(instance, "question_cost_estimate")
+        assert estimate["generator"] == "llm" and estimate["to_generate"] > 0 and estimate["estimated_cost_usd"] > 0
+        assert server.requests == []  # a dry run calls nothing
+
+        assert materialize_pipeline(defs, instance, selection="key:question_pairs").success
+        questions = latest_metadata(instance, "question_pairs")
+        assert questions["generator"] == "llm" and questions["generated"] == len(server.requests) > 0
+        assert questions["prompt_tokens"] == 50 * len(server.requests)
+        assert materialize_pipeline(defs, instance, selection="key:question_cost_estimate").success
+        assert latest_metadata(instance, "question_cost_estimate")["to_generate"] == 0
+
+        everything = "\n".join(
+            str(entry) for run in instance.get_runs() for entry in instance.all_logs(run.run_id)
+        )
+    captured = capfd.readouterr()
+    assert "question_pairs" in everything and secret not in everything
+    assert secret not in captured.out + captured.err

@@ -4,7 +4,8 @@ import pytest
 
 from rag_ft_pipeline.chunking import chunk_document
 from rag_ft_pipeline.question_cache import QuestionCache
-from rag_ft_pipeline.questions import InverseClozeGenerator, QuestionGenerator, QuestionPair, generate_pairs
+from rag_ft_pipeline.question_generation import generate_pairs
+from rag_ft_pipeline.questions import Generation, InverseClozeGenerator, QuestionGenerator, QuestionPair
 
 CHUNK = (
     "Stability Testing. "
@@ -15,18 +16,18 @@ CHUNK = (
 
 
 def test_inverse_cloze_takes_the_most_substantive_sentence_out_of_the_passage():
-    [pair] = InverseClozeGenerator(keep_sentence_fraction=0.0).generate(CHUNK)
+    [pair] = InverseClozeGenerator(keep_sentence_fraction=0.0).generate(CHUNK).pairs
     assert pair.query.startswith("Long-term studies should run") or pair.query.startswith("Accelerated studies")
     assert pair.query not in pair.positive
     assert "Stability Testing." in pair.positive and len(pair.positive.split()) >= 8
-    assert InverseClozeGenerator(keep_sentence_fraction=0.0).generate(CHUNK) == [pair]  # deterministic
+    assert InverseClozeGenerator(keep_sentence_fraction=0.0).generate(CHUNK).pairs == [pair]  # deterministic
 
 
 def test_inverse_cloze_keeps_the_sentence_when_asked_or_when_nothing_else_is_left():
-    [kept] = InverseClozeGenerator(keep_sentence_fraction=1.0).generate(CHUNK)
+    [kept] = InverseClozeGenerator(keep_sentence_fraction=1.0).generate(CHUNK).pairs
     assert kept.query in kept.positive
     lone = "Sponsors should report unexpected serious adverse reactions to the agency within fifteen calendar days."
-    [pair] = InverseClozeGenerator(keep_sentence_fraction=0.0).generate(lone)
+    [pair] = InverseClozeGenerator(keep_sentence_fraction=0.0).generate(lone).pairs
     assert pair.query == lone and pair.positive == lone
 
 
@@ -40,7 +41,7 @@ def test_inverse_cloze_keeps_the_sentence_when_asked_or_when_nothing_else_is_lef
     ],
 )
 def test_inverse_cloze_asks_nothing_of_boilerplate(boilerplate):
-    assert InverseClozeGenerator().generate(boilerplate) == []
+    assert InverseClozeGenerator().generate(boilerplate).pairs == []
 
 
 class CountingGenerator(QuestionGenerator):
@@ -53,11 +54,11 @@ class CountingGenerator(QuestionGenerator):
     def fingerprint(self) -> str:
         return "counting:v1"
 
-    def generate(self, text: str) -> list[QuestionPair]:
+    def generate(self, text: str) -> Generation:
         self.calls += 1
         if self.fail_on and self.fail_on in text:
             raise RuntimeError("server said no")
-        return [QuestionPair(query=f"what about {text[:20]}?", positive=text)]
+        return Generation(pairs=[QuestionPair(query=f"what about {text[:20]}?", positive=text)])
 
 
 def test_generated_pairs_are_cached_and_failures_retried(tmp_path: Path, count_tokens):
@@ -66,19 +67,18 @@ def test_generated_pairs_are_cached_and_failures_retried(tmp_path: Path, count_t
     assert len(chunks) == 6
     cache = QuestionCache(tmp_path / "cache.sqlite")
     failing = CountingGenerator(fail_on="Paragraph 3")
-    errors = []
-    rows, stats = generate_pairs(chunks, failing, cache, on_error=lambda c, e: errors.append((c.chunk_id, str(e))))
-    assert (stats.generated, stats.failed, stats.cache_hits, len(rows)) == (5, 1, 0, 5)
-    assert errors == [("doc.md#3", "server said no")]
+    rows, report = generate_pairs(chunks, failing, cache)
+    assert (report.generated, report.cache_hits, len(rows)) == (5, 0, 5)
+    assert report.failures == [{"chunk_id": "doc.md#3", "reason": "RuntimeError: server said no"}]
     cache.close()
 
     reopened = QuestionCache(tmp_path / "cache.sqlite")  # persisted across runs
     fixed = CountingGenerator()
-    rows, stats = generate_pairs(chunks, fixed, reopened)
-    assert fixed.calls == 1 and stats.cache_hits == 5 and len(rows) == 6  # only the failed chunk again
+    rows, report = generate_pairs(chunks, fixed, reopened)
+    assert fixed.calls == 1 and report.cache_hits == 5 and len(rows) == 6  # only the failed chunk again
     again = CountingGenerator()
-    _, stats = generate_pairs(chunks, again, reopened)
-    assert again.calls == 0 and stats.cache_hits == 6
+    _, report = generate_pairs(chunks, again, reopened)
+    assert again.calls == 0 and report.cache_hits == 6
 
 
 def test_offline_generator_yields_on_most_sample_chunks(count_tokens):
@@ -91,5 +91,5 @@ def test_offline_generator_yields_on_most_sample_chunks(count_tokens):
         for chunk in chunk_document(doc.doc_id, convert_document(doc.path), 112, count_tokens)
     ]
     generator = InverseClozeGenerator()
-    with_question = [c for c in chunks if generator.generate(c.text)]
+    with_question = [c for c in chunks if generator.generate(c.text).pairs]
     assert len(with_question) >= 0.7 * len(chunks)

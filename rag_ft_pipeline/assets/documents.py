@@ -9,6 +9,7 @@ import pandas as pd
 from rag_ft_pipeline.chunking import Chunk, chunk_document, read_chunks, token_counter, write_chunks
 from rag_ft_pipeline.ingest import DocumentError, convert_document
 from rag_ft_pipeline.paths import ProjectPathsResource
+from rag_ft_pipeline.progress import progress_logger
 from rag_ft_pipeline.reporting import png_markdown, token_histogram_png
 from rag_ft_pipeline.resources import EmbeddingModelResource
 
@@ -45,7 +46,9 @@ def clean_markdown(context: dg.AssetExecutionContext, paths: ProjectPathsResourc
     running headers removed. A document that cannot be read is recorded with its reason while
     the others go on."""
     converted, failures = [], []
-    for doc_id in context.partition_keys:
+    progress = progress_logger(context.log, "converting documents")
+    for done, doc_id in enumerate(context.partition_keys, start=1):
+        progress(done, len(context.partition_keys))
         output = paths.clean_text_file(doc_id)
         try:
             text = convert_document(paths.document(doc_id))
@@ -84,7 +87,9 @@ def chunks(
     only when one alone is over the limit), with ids, offsets, token counts and content hashes."""
     count = token_counter(embedding_model.load().tokenizer)
     produced: list[Chunk] = []
-    for doc_id in context.partition_keys:
+    progress = progress_logger(context.log, "chunking documents")
+    for done, doc_id in enumerate(context.partition_keys, start=1):
+        progress(done, len(context.partition_keys))
         source = paths.clean_text_file(doc_id)
         output = paths.chunks_file(doc_id)
         if not source.exists():

@@ -1,0 +1,81 @@
+"""Quality filters for generated pairs, each counting what it removed, with examples."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import pandas as pd
+from sentence_transformers import SentenceTransformer
+from sentence_transformers.util import semantic_search
+
+_WORD = re.compile(r"\w+")
+
+
+@dataclass
+class FilterReport:
+    removed: dict[str, int] = field(default_factory=dict)
+    examples: dict[str, list[str]] = field(default_factory=dict)
+
+    def note(self, name: str, dropped: pd.DataFrame) -> None:
+        self.removed[name] = len(dropped)
+        self.examples[name] = dropped["query"].head(3).tolist()
+
+    def table(self) -> pd.DataFrame:
+        return pd.DataFrame(
+            [{"filter": name, "removed": n, "examples": " | ".join(self.examples[name])[:300]} for name, n in self.removed.items()]
+        )
+
+
+def longest_shared_word_run(a: str, b: str) -> int:
+    """The length, in words, of the longest run of consecutive words `a` and `b` share (case-insensitive)."""
+    x, y = _WORD.findall(a.lower()), _WORD.findall(b.lower())
+    best, previous = 0, [0] * (len(y) + 1)
+    for i in range(1, len(x) + 1):
+        current = [0] * (len(y) + 1)
+        for j in range(1, len(y) + 1):
+            if x[i - 1] == y[j - 1]:
+                current[j] = previous[j - 1] + 1
+                best = max(best, current[j])
+        previous = current
+    return best
+
+
+def _drop(pairs: pd.DataFrame, mask: pd.Series, name: str, report: FilterReport) -> pd.DataFrame:
+    report.note(name, pairs[mask])
+    return pairs[~mask].reset_index(drop=True)
+
+
+def filter_pairs(
+    pairs: pd.DataFrame,
+    chunk_texts: dict[str, str],
+    report: FilterReport,
+    check_copying: bool,
+    max_copied_words: int = 10,
+    round_trip: tuple[SentenceTransformer, int] | None = None,
+) -> pd.DataFrame:
+    """Drop empty questions, questions asked of more than one chunk, questions that copy more than
+    `max_copied_words` consecutive words of their chunk (when `check_copying`), and optionally
+    those whose chunk the base model does not rank in its top k among all chunks
+    (round-trip consistency, as in Promptagator)."""
+    pairs = _drop(pairs, pairs["query"].str.strip().str.len() == 0, "empty", report)
+    # A question asked of two chunks has no single right answer to train or score against.
+    pairs = _drop(pairs, pairs.duplicated("query", keep=False), "duplicate", report)
+    if check_copying:
+        copied = pd.Series(
+            [longest_shared_word_run(q, chunk_texts[c]) > max_copied_words for q, c in zip(pairs["query"], pairs["chunk_id"])],
+            index=pairs.index, dtype=bool,
+        )
+        pairs = _drop(pairs, copied, "copies_chunk", report)
+    if round_trip is not None and not pairs.empty:
+        model, top_k = round_trip
+        ids = list(chunk_texts)
+        corpus = model.encode([chunk_texts[i] for i in ids], normalize_embeddings=True, convert_to_tensor=True)
+        queries = model.encode(pairs["query"].tolist(), normalize_embeddings=True, convert_to_tensor=True)
+        hits = semantic_search(queries, corpus, top_k=top_k)
+        missed = pd.Series(
+            [chunk_id not in {ids[h["corpus_id"]] for h in found} for chunk_id, found in zip(pairs["chunk_id"], hits)],
+            index=pairs.index, dtype=bool,
+        )
+        pairs = _drop(pairs, missed, f"round_trip_top{top_k}", report)
+    return pairs
