@@ -6,12 +6,13 @@ import os
 
 import dagster as dg
 
-from rag_ft_pipeline.assets import documents, questions, retrieval, training
+from rag_ft_pipeline.assets import documents, questions, retrieval, sources, training
+from rag_ft_pipeline.automation import documents_folder_sensor, retraining_job, retraining_schedule
 from rag_ft_pipeline.paths import ProjectPathsResource
 from rag_ft_pipeline.resources import EmbeddingModelResource, QuestionGeneratorResource, VectorStoreResource
 from rag_ft_pipeline.settings import Settings
 
-ASSET_MODULES = [documents, questions, training, retrieval]
+ASSET_MODULES = [sources, documents, questions, training, retrieval]
 
 full_pipeline = dg.define_asset_job("full_pipeline", selection=dg.AssetSelection.all(), description="Documents to comparison.")
 
@@ -25,9 +26,14 @@ def build_definitions(settings: Settings) -> dg.Definitions:
     return dg.Definitions(
         assets=dg.load_assets_from_modules(ASSET_MODULES),
         asset_checks=dg.load_asset_checks_from_modules(ASSET_MODULES),
-        jobs=[full_pipeline],
+        jobs=[full_pipeline, retraining_job],
+        sensors=[documents_folder_sensor],
+        schedules=[retraining_schedule],
         resources={
-            "paths": ProjectPathsResource(docs_dir=str(settings.docs_dir), artifacts_dir=str(settings.artifacts_dir)),
+            "paths": ProjectPathsResource(
+                docs_dir=str(settings.docs_dir), artifacts_dir=str(settings.artifacts_dir),
+                manifest=str(settings.manifest) if settings.manifest else None,
+            ),
             "embedding_model": EmbeddingModelResource(model_name_or_path=settings.base_model),
             "question_generator": QuestionGeneratorResource(
                 api_key=_env("OPENAI_API_KEY"), base_url=_env("OPENAI_BASE_URL")

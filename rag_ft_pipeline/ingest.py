@@ -7,15 +7,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-import charset_normalizer
-
-from rag_ft_pipeline.cleaning import clean_text
-
-TEXT_EXTENSIONS = frozenset({".md", ".markdown", ".txt"})
-
-
-class DocumentError(Exception):
-    """A document that cannot be turned into text; the message says why."""
+from rag_ft_pipeline.cleaning import CleaningStats, clean_text
+from rag_ft_pipeline.conversion import DEFAULT_MAX_BYTES, SUPPORTED_EXTENSIONS, DocumentError, check_source, document_markdown
 
 
 @dataclass(frozen=True)
@@ -31,7 +24,7 @@ def find_documents(docs_dir: Path) -> list[SourceDocument]:
         relative = path.relative_to(docs_dir)
         if any(part.startswith(".") for part in relative.parts):
             continue
-        if path.is_file() and path.suffix.lower() in TEXT_EXTENSIONS:
+        if path.suffix.lower() in SUPPORTED_EXTENSIONS and (path.is_file() or path.is_symlink()):
             documents.append(SourceDocument(doc_id=relative.as_posix(), path=path))
     return sorted(documents, key=lambda d: d.doc_id)
 
@@ -46,26 +39,8 @@ def document_ids(docs_dir: Path) -> list[str]:
         raise NoDocumentsError(f"documents folder not found: {docs_dir}")
     ids = [doc.doc_id for doc in find_documents(docs_dir)]
     if not ids:
-        raise NoDocumentsError(f"no documents ({', '.join(sorted(TEXT_EXTENSIONS))}) in {docs_dir}")
+        raise NoDocumentsError(f"no documents ({', '.join(sorted(SUPPORTED_EXTENSIONS))}) in {docs_dir}")
     return ids
-
-
-def read_text(path: Path) -> str:
-    """Decode a text file: UTF-8 first, then the encoding charset-normalizer detects."""
-    data = path.read_bytes()
-    if not data.strip():
-        raise DocumentError("the file is empty")
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        pass
-    matches = charset_normalizer.from_bytes(data)
-    if not matches:
-        raise DocumentError("not text: no character encoding fits its bytes")
-    # Western text is told apart from other 8-bit code pages by its language only, which a
-    # detector often misjudges; when Windows-1252 fits, it is by far the likeliest.
-    western = next((m for m in matches if m.encoding == "cp1252"), None)
-    return str(western or matches.best())
 
 
 _FRONT_MATTER = re.compile(r"\A---\n.*?\n---[ \t]*\n", re.DOTALL)
@@ -123,12 +98,22 @@ def strip_markdown(markdown: str) -> str:
     return _BLANK_RUN.sub("\n\n", text).strip()
 
 
-def convert_document(path: Path) -> str:
+def convert_document(path: Path, docs_dir: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> tuple[str, CleaningStats]:
     """The clean text of one document; raises DocumentError naming the reason it has none."""
-    text = clean_text(strip_markdown(read_text(path)))
+    check_source(path, docs_dir, max_bytes)
+    raw, is_markdown = document_markdown(path)
+    text, stats = clean_text(strip_markdown(raw) if is_markdown else raw)
     if not text:
-        raise DocumentError("no text left after removing markup")
-    return text
+        raise DocumentError("no text left after cleaning")
+    return text, stats
+
+
+def file_hash(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def storage_name(doc_id: str) -> str:

@@ -10,18 +10,27 @@ from rag_ft_pipeline.ingest import storage_name
 
 
 class ProjectPathsResource(dg.ConfigurableResource):
-    """The documents folder (read only) and the artifact root (everything the pipeline writes)."""
+    """The documents folder, the artifact root (everything the pipeline writes) and an optional
+    manifest of documents to download."""
 
     docs_dir: str
     artifacts_dir: str
+    manifest: str | None = None  # CSV of document URLs (url,filename,sha256) to download into docs_dir
+
+    @property
+    def docs_path(self) -> Path:
+        return Path(self.docs_dir)
 
     def document(self, doc_id: str) -> Path:
-        return Path(self.docs_dir) / doc_id
+        return self.docs_path / doc_id
 
     def artifact_dir(self, asset_name: str) -> Path:
         path = Path(self.artifacts_dir) / asset_name
         path.mkdir(parents=True, exist_ok=True)
         return path
+
+    def document_status_file(self) -> Path:
+        return self.artifact_dir("clean_markdown") / "status.sqlite"
 
     def clean_text_file(self, doc_id: str) -> Path:
         return self.artifact_dir("clean_markdown") / f"{storage_name(doc_id)}.txt"

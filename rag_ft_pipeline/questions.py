@@ -77,6 +77,11 @@ def substantive_score(sentence: str) -> int:
     return len(content) if len(content) >= 5 else 0
 
 
+def is_boilerplate(text: str) -> bool:
+    """A chunk with no sentence worth asking about: contacts, contents, headers, references."""
+    return not any(substantive_score(text[s:e]) for s, e in sentence_spans(text))
+
+
 class InverseClozeGenerator(QuestionGenerator):
     """Inverse cloze task (Lee et al., 2019): a sentence of the chunk becomes the query, the rest of
     the chunk the positive.

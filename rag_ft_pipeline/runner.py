@@ -26,12 +26,15 @@ def materialize_pipeline(
     """Materialize `selection` (default: everything, with its checks) over all document partitions
     in a single run, as the per-document assets' single-run backfill policy allows."""
     keys = instance.get_dynamic_partitions(documents_partitions.name)
+    every_partition = (
+        {"dagster/asset_partition_range_start": keys[0], "dagster/asset_partition_range_end": keys[-1]} if keys else {}
+    )
     return dg.materialize(
         [*defs.assets, *defs.asset_checks],
         resources=defs.resources,
         instance=instance,
         selection=selection,
-        tags={"dagster/asset_partition_range_start": keys[0], "dagster/asset_partition_range_end": keys[-1]},
+        tags=every_partition,
         run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
         raise_on_error=False,
     )

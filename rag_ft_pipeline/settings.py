@@ -9,6 +9,7 @@ from pathlib import Path
 DOCS_DIR_ENV = "RAG_FT_DOCS_DIR"
 ARTIFACTS_DIR_ENV = "RAG_FT_ARTIFACTS_DIR"
 BASE_MODEL_ENV = "RAG_FT_BASE_MODEL"
+MANIFEST_ENV = "RAG_FT_MANIFEST"
 
 DEFAULT_DOCS_DIR = "data/sample"
 DEFAULT_ARTIFACTS_DIR = "artifacts"
@@ -22,6 +23,7 @@ class Settings:
     docs_dir: Path
     artifacts_dir: Path
     base_model: str
+    manifest: Path | None = None  # CSV of document URLs to download into docs_dir
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -31,4 +33,5 @@ class Settings:
             .expanduser()
             .absolute(),
             base_model=os.environ.get(BASE_MODEL_ENV, DEFAULT_BASE_MODEL),
+            manifest=Path(os.environ[MANIFEST_ENV]).expanduser().absolute() if os.environ.get(MANIFEST_ENV) else None,
         )

@@ -12,6 +12,7 @@ import pytest  # noqa: E402
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SAMPLE_DOCS = REPO_ROOT / "data" / "sample"
 FDA_GUIDANCE = REPO_ROOT.parent / "shared" / "data" / "fda-guidance"
+FDA_PDFS = REPO_ROOT.parent / "shared" / "data" / "fda-pdfs"
 
 
 @pytest.fixture(scope="session")
@@ -28,3 +29,22 @@ def fda_guidance_dir() -> Path:
     if not FDA_GUIDANCE.is_dir():
         pytest.skip(f"shared FDA corpus not found at {FDA_GUIDANCE}")
     return FDA_GUIDANCE
+
+
+@pytest.fixture(scope="session")
+def fda_pdfs_dir() -> Path:
+    if not FDA_PDFS.is_dir():
+        pytest.skip(f"shared FDA PDFs not found at {FDA_PDFS}")
+    return FDA_PDFS
+
+
+def locked_pdf(path: Path) -> Path:
+    """A real one-page PDF that needs a user password to open."""
+    from pypdf import PdfWriter
+
+    writer = PdfWriter()
+    writer.add_blank_page(width=200, height=200)
+    writer.encrypt(user_password="secret", owner_password="owner", algorithm="AES-128")
+    with path.open("wb") as f:
+        writer.write(f)
+    return path

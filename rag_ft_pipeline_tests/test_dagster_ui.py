@@ -16,7 +16,7 @@ from rag_ft_pipeline_tests.conftest import REPO_ROOT
 pytestmark = pytest.mark.slow
 
 EXPECTED_ASSETS = {
-    "clean_markdown", "chunks", "question_pairs", "question_cost_estimate", "train_pairs", "validation_pairs", "eval_pairs",
+    "downloaded_documents", "clean_markdown", "chunks", "question_pairs", "question_cost_estimate", "train_pairs", "validation_pairs", "eval_pairs",
     "base_index", "base_metrics", "finetuned_model", "finetuned_index", "finetuned_metrics", "comparison",
 }
 

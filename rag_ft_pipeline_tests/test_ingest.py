@@ -3,7 +3,8 @@ from pathlib import Path
 import pytest
 
 from rag_ft_pipeline.cleaning import clean_text
-from rag_ft_pipeline.ingest import DocumentError, convert_document, find_documents, read_text, storage_name, strip_markdown
+from rag_ft_pipeline.conversion import DocumentError, read_text
+from rag_ft_pipeline.ingest import convert_document, find_documents, storage_name, strip_markdown
 
 
 def test_strip_markdown_keeps_words_and_drops_syntax():
@@ -40,22 +41,6 @@ Use `snake_case_names` and __strong__ text; see <https://example.org/x>.
         assert syntax not in text
 
 
-def test_clean_text_removes_page_furniture_and_mends_page_breaks():
-    page = "Contains Nonbinding Recommendations\n\n{body}\n\n{number}\n"
-    raw = (
-        "Table of Contents\nI. Introduction ........................ 1\nII. Scope ..... 2\n\n"
-        + page.format(body="The sponsor should keep records of all shipments, including the", number=3)
-        + page.format(body="lot numbers and dates, for two years after approval.", number=4)
-        + page.format(body="A second paragraph ends here.", number="iv")
-    )
-    text = clean_text(raw)
-    assert "Contains Nonbinding Recommendations" not in text
-    assert "....." not in text and "II. Scope" not in text
-    assert "including the\nlot numbers and dates" in text  # the page break inside the sentence is gone
-    assert "\n\nA second paragraph ends here." in text  # a real paragraph break stays
-    assert not any(line.strip() in {"3", "4", "iv"} for line in text.splitlines())
-
-
 def test_read_text_decodes_non_utf8_and_rejects_empty(tmp_path: Path):
     text = (
         "The “café” résumé describes the naïve approach to sterilisation – déjà vu for reviewers. "
@@ -67,7 +52,7 @@ def test_read_text_decodes_non_utf8_and_rejects_empty(tmp_path: Path):
     empty = tmp_path / "empty.md"
     empty.write_text("  \n")
     with pytest.raises(DocumentError, match="empty"):
-        convert_document(empty)
+        convert_document(empty, tmp_path)
 
 
 def test_find_documents_uses_relative_ids_and_skips_hidden_and_unsupported(tmp_path: Path):
@@ -76,7 +61,8 @@ def test_find_documents_uses_relative_ids_and_skips_hidden_and_unsupported(tmp_p
     (tmp_path / "b.txt").write_text("B")
     (tmp_path / ".hidden.md").write_text("C")
     (tmp_path / "image.png").write_bytes(b"\x89PNG")
-    assert [d.doc_id for d in find_documents(tmp_path)] == ["b.txt", "sub dir/Guidance é.md"]
+    (tmp_path / "c.PDF").write_bytes(b"%PDF")
+    assert [d.doc_id for d in find_documents(tmp_path)] == ["b.txt", "c.PDF", "sub dir/Guidance é.md"]
 
 
 def test_storage_names_are_safe_and_distinct():

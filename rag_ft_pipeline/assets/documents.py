@@ -2,14 +2,19 @@
 
 
 import statistics
+from dataclasses import asdict
 
 import dagster as dg
 import pandas as pd
 
 from rag_ft_pipeline.chunking import Chunk, chunk_document, read_chunks, token_counter, write_chunks
-from rag_ft_pipeline.ingest import DocumentError, convert_document
+from rag_ft_pipeline.cleaning import CleaningStats
+from rag_ft_pipeline.conversion import DocumentError
+from rag_ft_pipeline.document_status import CONVERTED, DUPLICATE, FAILED, DocumentStatusStore
+from rag_ft_pipeline.ingest import convert_document, file_hash
 from rag_ft_pipeline.paths import ProjectPathsResource
 from rag_ft_pipeline.progress import progress_logger
+from rag_ft_pipeline.questions import is_boilerplate
 from rag_ft_pipeline.reporting import png_markdown, token_histogram_png
 from rag_ft_pipeline.resources import EmbeddingModelResource
 
@@ -40,33 +45,55 @@ def load_chunks(paths: ProjectPathsResource, doc_ids: list[str]) -> list[Chunk]:
     return chunks
 
 
-@dg.asset(group_name="ingestion", kinds={"python", "markdown"}, **_per_document)
-def clean_markdown(context: dg.AssetExecutionContext, paths: ProjectPathsResource) -> dg.MaterializeResult:
-    """Each source document as plain text: Markdown syntax, page numbers, tables of contents and
-    running headers removed. A document that cannot be read is recorded with its reason while
-    the others go on."""
-    converted, failures = [], []
+class CleanMarkdownConfig(dg.Config):
+    max_file_mb: float = 50.0  # larger files are refused, with a recorded reason
+
+
+@dg.asset(group_name="ingestion", kinds={"python", "pdf", "markdown"}, **_per_document)
+def clean_markdown(context: dg.AssetExecutionContext, config: CleanMarkdownConfig, paths: ProjectPathsResource) -> dg.MaterializeResult:
+    """Each source document (PDF, Word, HTML, Markdown or text) as clean plain text: markup
+    stripped, page numbers, tables of contents and running headers removed, hyphenated words and
+    hard-wrapped lines rejoined. A document that cannot be read is recorded with its reason, and a
+    copy of another document is processed once; every other document goes on."""
+    active = current_document_ids(context.instance)
+    status = DocumentStatusStore(paths.document_status_file())
+    converted, cleaning = [], CleaningStats()
     progress = progress_logger(context.log, "converting documents")
-    for done, doc_id in enumerate(context.partition_keys, start=1):
-        progress(done, len(context.partition_keys))
-        output = paths.clean_text_file(doc_id)
-        try:
-            text = convert_document(paths.document(doc_id))
-        except (DocumentError, OSError) as error:
-            reason = str(error) if isinstance(error, DocumentError) else f"cannot read: {error.strerror or error}"
-            context.log.warning(f"{doc_id}: {reason}")
-            failures.append({"doc_id": doc_id, "reason": reason})
-            output.unlink(missing_ok=True)  # downstream must not keep using a stale version
-            continue
-        output.write_text(text, encoding="utf-8")
-        converted.append({"doc_id": doc_id, "words": len(text.split()), "preview": text[:100].replace("\n", " ")})
+    try:
+        for done, doc_id in enumerate(context.partition_keys, start=1):
+            progress(done, len(context.partition_keys))
+            output = paths.clean_text_file(doc_id)
+            output.unlink(missing_ok=True)  # downstream must never read a stale version
+            source = paths.document(doc_id)
+            source_hash = None
+            try:
+                source_hash = file_hash(source) if source.is_file() else None
+                original = source_hash and status.converted_with_hash(source_hash, active, other_than=doc_id)
+                if original:
+                    status.record(doc_id, source_hash, DUPLICATE, f"same content as {original}: processed once")
+                    continue
+                text, stats = convert_document(source, paths.docs_path, int(config.max_file_mb * 1e6))
+            except (DocumentError, OSError) as error:
+                reason = str(error) if isinstance(error, DocumentError) else f"cannot read: {error.strerror or error}"
+                context.log.warning(f"{doc_id}: {reason}")
+                status.record(doc_id, source_hash, FAILED, reason)  # retried once its content changes
+                continue
+            output.write_text(text, encoding="utf-8")
+            status.record(doc_id, source_hash, CONVERTED)
+            cleaning.add(stats)
+            converted.append({"doc_id": doc_id, "words": len(text.split()), "preview": text[:100].replace("\n", " ")})
+        problems = status.table(active)
+    finally:
+        status.close()
     summary = pd.DataFrame(converted, columns=["doc_id", "words", "preview"])
     return dg.MaterializeResult(
         metadata={
             "documents": len(converted),
-            "failed": len(failures),
-            "failures": markdown_table(pd.DataFrame(failures, columns=["doc_id", "reason"]), rows=50),
+            "failed": int((problems["status"] == FAILED).sum()),
+            "duplicates": int((problems["status"] == DUPLICATE).sum()),
+            "failures": markdown_table(problems, rows=100),
             "words": int(summary["words"].sum()),
+            "cleaning": dg.MetadataValue.json(asdict(cleaning)),
             "preview": markdown_table(summary),
         }
     )
@@ -100,6 +127,7 @@ def chunks(
         write_chunks(output, document_chunks)
         produced.extend(document_chunks)
     tokens = [c.token_count for c in produced] or [0]
+    boilerplate = [c for c in produced if is_boilerplate(c.text)]
     preview = pd.DataFrame([{"chunk_id": c.chunk_id, "tokens": c.token_count, "text": c.text[:120]} for c in produced])
     return dg.MaterializeResult(
         metadata={
@@ -109,6 +137,9 @@ def chunks(
             "tokens_median": float(statistics.median(tokens)),
             "tokens_max": max(tokens),
             "share_80_to_limit": round(sum(80 <= t <= config.max_tokens for t in tokens) / len(tokens), 3),
+            "boilerplate_chunks": len(boilerplate),
+            "boilerplate_share": round(len(boilerplate) / max(len(produced), 1), 3),
+            "boilerplate_examples": markdown_table(pd.DataFrame({"text": [c.text[:150] for c in boilerplate]}), rows=5),
             "token_histogram": dg.MetadataValue.md(png_markdown(token_histogram_png(tokens, config.max_tokens), "tokens per chunk")),
             "preview": markdown_table(preview),
         }

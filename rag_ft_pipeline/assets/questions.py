@@ -23,7 +23,7 @@ class QuestionPairsConfig(dg.Config):
     round_trip_top_k: int | None = None  # keep a question only if the base model ranks its chunk this high
 
 
-@dg.asset(group_name="questions", kinds={"python", "pandas"}, deps=[chunks])
+@dg.asset(group_name="questions", kinds={"python", "pandas"}, deps=[chunks], automation_condition=dg.AutomationCondition.eager())
 def question_pairs(
     context: dg.AssetExecutionContext,
     config: QuestionPairsConfig,

@@ -69,7 +69,7 @@ def measure_index(
     )
 
 
-@dg.asset(group_name="base_model", kinds={"chromadb", "sentencetransformers"}, deps=[chunks])
+@dg.asset(group_name="base_model", kinds={"chromadb", "sentencetransformers"}, deps=[chunks], automation_condition=dg.AutomationCondition.eager())
 def base_index(
     context: dg.AssetExecutionContext, paths: ProjectPathsResource,
     embedding_model: EmbeddingModelResource, vector_store: VectorStoreResource,
