@@ -58,6 +58,6 @@ def test_real_fda_text_stays_within_limits(fda_guidance_dir, count_tokens, limit
     from rag_ft_pipeline.ingest import convert_document
 
     path = sorted(fda_guidance_dir.glob("*.md"))[2]
-    text = convert_document(path)
+    text, _ = convert_document(path, fda_guidance_dir)
     chunks = chunk_document(path.name, text, limit, count_tokens)
     assert chunks and all(c.token_count <= limit and text[c.start : c.end] == c.text for c in chunks)

@@ -88,7 +88,7 @@ def test_offline_generator_yields_on_most_sample_chunks(count_tokens):
     chunks = [
         chunk
         for doc in find_documents(SAMPLE_DOCS)
-        for chunk in chunk_document(doc.doc_id, convert_document(doc.path), 112, count_tokens)
+        for chunk in chunk_document(doc.doc_id, convert_document(doc.path, SAMPLE_DOCS)[0], 112, count_tokens)
     ]
     generator = InverseClozeGenerator()
     with_question = [c for c in chunks if generator.generate(c.text).pairs]
