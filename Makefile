@@ -17,7 +17,7 @@ $(VENV)/.installed: pyproject.toml
 setup: $(VENV)/.installed
 
 run: setup
-	$(BIN)/rag-ft run
+	$(BIN)/rag-ft run --golden-set data/sample_golden.jsonl
 
 test: setup
 	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest

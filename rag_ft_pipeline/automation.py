@@ -10,7 +10,7 @@ import dagster as dg
 
 from rag_ft_pipeline.assets.documents import chunks, clean_markdown, documents_partitions
 from rag_ft_pipeline.assets.questions import question_pairs, split_question_pairs
-from rag_ft_pipeline.assets.retrieval import base_index, base_metrics, comparison, finetuned_index, finetuned_metrics
+from rag_ft_pipeline.assets.retrieval import base_index, base_metrics, bm25_metrics, comparison, finetuned_index, finetuned_metrics
 from rag_ft_pipeline.assets.training import finetuned_model
 from rag_ft_pipeline.document_status import DocumentStatusStore
 from rag_ft_pipeline.ingest import file_hash, find_documents
@@ -89,7 +89,7 @@ def documents_folder_sensor(context: dg.SensorEvaluationContext, paths: ProjectP
 
 retraining_job = dg.define_asset_job(
     "retraining",
-    selection=dg.AssetSelection.assets(split_question_pairs, base_metrics, finetuned_model, finetuned_index, finetuned_metrics, comparison),
+    selection=dg.AssetSelection.assets(split_question_pairs, base_metrics, bm25_metrics, finetuned_model, finetuned_index, finetuned_metrics, comparison),
     description="Split, train, index and evaluate again on the current question pairs.",
 )
 

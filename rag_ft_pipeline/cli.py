@@ -10,7 +10,7 @@ import warnings
 from pathlib import Path
 
 from rag_ft_pipeline.ingest import NoDocumentsError, document_ids
-from rag_ft_pipeline.settings import ARTIFACTS_DIR_ENV, BASE_MODEL_ENV, DOCS_DIR_ENV, Settings
+from rag_ft_pipeline.settings import ARTIFACTS_DIR_ENV, BASE_MODEL_ENV, DOCS_DIR_ENV, GOLDEN_SET_ENV, Settings
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -19,6 +19,7 @@ def _parser() -> argparse.ArgumentParser:
     common.add_argument("--docs-dir", help=f"documents folder (env {DOCS_DIR_ENV}; default data/sample)")
     common.add_argument("--artifacts-dir", help=f"artifact root (env {ARTIFACTS_DIR_ENV}; default artifacts)")
     common.add_argument("--base-model", help=f"sentence-transformers id or path (env {BASE_MODEL_ENV})")
+    common.add_argument("--golden-set", help=f"JSON lines of human-written questions to score too (env {GOLDEN_SET_ENV})")
     commands = parser.add_subparsers(dest="command", required=True)
     run = commands.add_parser("run", parents=[common], help="materialize the pipeline and print the comparison")
     run.add_argument("--select", default="*", help="Dagster asset selection, e.g. 'key:chunks' or 'key:question_pairs+' (default: everything)")
@@ -30,12 +31,15 @@ def _parser() -> argparse.ArgumentParser:
 
 def _apply_settings(args: argparse.Namespace) -> Settings:
     """Flags override the environment; the Dagster home defaults to one under the artifact root."""
-    for flag, env in (("docs_dir", DOCS_DIR_ENV), ("artifacts_dir", ARTIFACTS_DIR_ENV), ("base_model", BASE_MODEL_ENV)):
+    flags = (("docs_dir", DOCS_DIR_ENV), ("artifacts_dir", ARTIFACTS_DIR_ENV), ("base_model", BASE_MODEL_ENV), ("golden_set", GOLDEN_SET_ENV))
+    for flag, env in flags:
         if getattr(args, flag):
             os.environ[env] = str(getattr(args, flag))
     settings = Settings.from_env()
-    for env in (DOCS_DIR_ENV, ARTIFACTS_DIR_ENV):  # absolute, so `dagster dev` subprocesses agree
-        os.environ[env] = str(getattr(settings, "docs_dir" if env == DOCS_DIR_ENV else "artifacts_dir"))
+    # Absolute paths, so that `dagster dev` and its subprocesses agree whatever their directory.
+    os.environ[DOCS_DIR_ENV], os.environ[ARTIFACTS_DIR_ENV] = str(settings.docs_dir), str(settings.artifacts_dir)
+    if settings.golden_set:
+        os.environ[GOLDEN_SET_ENV] = str(settings.golden_set)
     home = Path(os.environ.setdefault("DAGSTER_HOME", str(settings.artifacts_dir / "dagster_home")))
     home.mkdir(parents=True, exist_ok=True)
     config = home / "dagster.yaml"
@@ -44,15 +48,26 @@ def _apply_settings(args: argparse.Namespace) -> Settings:
     return settings
 
 
+GOLDEN_COLUMNS = ("recall@1", "recall@10", "mrr@10", "ndcg@10")
+
+
 def _print_comparison(settings: Settings) -> None:
     path = settings.artifacts_dir / "comparison" / "comparison.json"
     if not path.exists():
         return
-    from rag_ft_pipeline.reporting import comparison_table
+    import pandas as pd
 
-    table = comparison_table(json.loads(path.read_text()))
-    print("\n" + table.round(4).to_string())
-    print(f"\nchart: {path.with_name('comparison.png')}\ntable: {path}")
+    from rag_ft_pipeline.reporting import table_from_report
+
+    report = json.loads(path.read_text())
+    print("\nSynthetic held-out questions:\n" + table_from_report(report).round(4).to_string())
+    golden = {name: report[name]["golden"] for name in ("base", "finetuned", "bm25") if "golden" in report.get(name, {})}
+    if golden:
+        rows = {(name, level): {m: v for m, v in scores.items() if m in GOLDEN_COLUMNS}
+                for name, levels in golden.items() for level, scores in levels.items()}
+        print("\nGolden set (human-written questions):\n" + pd.DataFrame(rows).T.round(4).to_string())
+    print(f"\nbest by NDCG@10: {report['best_model']}  ({report['questions']} held-out questions)")
+    print(f"chart: {path.with_name('comparison.png')}\ntable: {path}")
 
 
 def run(settings: Settings, select: str) -> int:

@@ -33,12 +33,15 @@ def build_definitions(settings: Settings) -> dg.Definitions:
             "paths": ProjectPathsResource(
                 docs_dir=str(settings.docs_dir), artifacts_dir=str(settings.artifacts_dir),
                 manifest=str(settings.manifest) if settings.manifest else None,
+                golden_set=str(settings.golden_set) if settings.golden_set else None,
             ),
             "embedding_model": EmbeddingModelResource(model_name_or_path=settings.base_model),
             "question_generator": QuestionGeneratorResource(
                 api_key=_env("OPENAI_API_KEY"), base_url=_env("OPENAI_BASE_URL")
             ),
-            "vector_store": VectorStoreResource(persist_dir=str(settings.artifacts_dir / "chroma")),
+            "vector_store": VectorStoreResource(
+                persist_dir=str(settings.artifacts_dir / "chroma"), host=settings.chroma_host, port=settings.chroma_port
+            ),
             # Small tables and dicts only; models and indexes live under the artifact root.
             "io_manager": dg.FilesystemIOManager(base_dir=str(settings.artifacts_dir / "tables")),
         },

@@ -13,6 +13,14 @@ from rag_ft_pipeline.settings import DEFAULT_BASE_MODEL
 Progress = Callable[[int, int], None]
 
 
+# BGE English models were trained with this instruction on queries (not on passages).
+BGE_QUERY_INSTRUCTION = "Represent this sentence for searching relevant passages: "
+
+
+def default_query_prompt(model_id: str) -> str | None:
+    return BGE_QUERY_INSTRUCTION if "bge-" in model_id.lower() and "-en" in model_id.lower() else None
+
+
 def resolve_model_path(name_or_path: str) -> str:
     """A hub id, or a local folder; the default hub id resolves to the packaged offline copy."""
     if name_or_path == DEFAULT_BASE_MODEL:
@@ -36,12 +44,14 @@ def encode(
     batch_size: int = 32,
     progress: Progress | None = None,
     progress_every: int = 1024,
+    prompt: str | None = None,
 ) -> np.ndarray:
-    """Normalized embeddings, encoded in slices so progress can be reported between them."""
+    """Normalized embeddings, encoded in slices so progress can be reported between them.
+    `prompt` is prepended to every text (a query instruction, for models trained with one)."""
     slices = []
     for start in range(0, len(texts), progress_every):
         part = list(texts[start : start + progress_every])
-        slices.append(model.encode(part, batch_size=batch_size, normalize_embeddings=True, convert_to_numpy=True))
+        slices.append(model.encode(part, batch_size=batch_size, normalize_embeddings=True, convert_to_numpy=True, prompt=prompt))
         if progress is not None:
             progress(start + len(part), len(texts))
     if not slices:

@@ -16,6 +16,7 @@ class ProjectPathsResource(dg.ConfigurableResource):
     docs_dir: str
     artifacts_dir: str
     manifest: str | None = None  # CSV of document URLs (url,filename,sha256) to download into docs_dir
+    golden_set: str | None = None  # JSON lines of human-written questions, scored beside the synthetic eval
 
     @property
     def docs_path(self) -> Path:

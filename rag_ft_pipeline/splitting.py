@@ -15,22 +15,39 @@ class PairSplit:
     eval: pd.DataFrame  # held out: never used for any choice during training
 
 
-def split_pairs(pairs: pd.DataFrame, eval_fraction: float = 0.1, validation_fraction: float = 0.1, seed: int = 42) -> PairSplit:
-    """Split by chunk, so that all questions about one chunk land on the same side.
+SPLIT_UNITS = {"pair": "chunk_id", "document": "doc_id"}
 
-    Chunk ids are shuffled with a seeded generator; `eval_fraction` of them go to eval, then
+
+def split_pairs(
+    pairs: pd.DataFrame, eval_fraction: float = 0.1, validation_fraction: float = 0.1, seed: int = 42, by: str = "pair"
+) -> PairSplit:
+    """A seeded split by pair (as the seed: in practice by chunk, so all questions about one chunk
+    land on the same side) or by document (no document contributes to both train and eval).
+
+    The units are shuffled with a seeded generator; `eval_fraction` of them go to eval, then
     `validation_fraction` of the rest to validation. The same pairs and seed always give the same
     split, whatever the row order.
     """
-    chunk_ids = np.array(sorted(pairs["chunk_id"].unique()))
-    np.random.default_rng(seed).shuffle(chunk_ids)
-    n_eval = round(len(chunk_ids) * eval_fraction)
-    eval_ids = set(chunk_ids[:n_eval])
-    rest = chunk_ids[n_eval:]
-    validation_ids = set(rest[: round(len(rest) * validation_fraction)])
+    column = SPLIT_UNITS[by]
+    units = np.array(sorted(pairs[column].unique()))
+    np.random.default_rng(seed).shuffle(units)
+    n_eval = round(len(units) * eval_fraction)
+    rest = units[n_eval:]
+    n_validation = round(len(rest) * validation_fraction)
 
-    def rows(ids: set[str]) -> pd.DataFrame:
-        return pairs[pairs["chunk_id"].isin(ids)].sort_values(["chunk_id", "query"]).reset_index(drop=True)
+    def rows(selected) -> pd.DataFrame:
+        return pairs[pairs[column].isin(set(selected))].sort_values(["chunk_id", "query"]).reset_index(drop=True)
 
-    train_ids = set(rest) - validation_ids
-    return PairSplit(train=rows(train_ids), validation=rows(validation_ids), eval=rows(eval_ids))
+    return PairSplit(train=rows(rest[n_validation:]), validation=rows(rest[:n_validation]), eval=rows(units[:n_eval]))
+
+
+def leakage(eval_pairs: pd.DataFrame, seen: pd.DataFrame, by_document: bool) -> dict[str, set[str]]:
+    """What of the eval set also appears in the pairs a model saw: chunks (as positives), question
+    texts, and documents (which a split by document must keep apart; see `split_by`)."""
+    leaks = {
+        "shared_chunks": set(eval_pairs["chunk_id"]) & set(seen["chunk_id"]),
+        "shared_questions": set(eval_pairs["query"]) & set(seen["query"]),
+    }
+    if by_document:
+        leaks["shared_documents"] = set(eval_pairs["doc_id"]) & set(seen["doc_id"])
+    return leaks

@@ -17,7 +17,7 @@ pytestmark = pytest.mark.slow
 
 EXPECTED_ASSETS = {
     "downloaded_documents", "clean_markdown", "chunks", "question_pairs", "question_cost_estimate", "train_pairs", "validation_pairs", "eval_pairs",
-    "base_index", "base_metrics", "finetuned_model", "finetuned_index", "finetuned_metrics", "comparison",
+    "base_index", "base_metrics", "bm25_metrics", "finetuned_model", "finetuned_index", "finetuned_metrics", "comparison",
 }
 
 

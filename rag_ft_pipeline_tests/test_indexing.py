@@ -7,8 +7,8 @@ import pandas as pd
 
 from rag_ft_pipeline.chunking import chunk_document
 from rag_ft_pipeline.embedding import encode, load_model
-from rag_ft_pipeline.evaluation import evaluate_index
 from rag_ft_pipeline.indexing import collection_name, sync_index
+from rag_ft_pipeline.model_evaluation import DenseRanker, evaluate_retriever
 from rag_ft_pipeline.settings import DEFAULT_BASE_MODEL
 
 TOPICS = [
@@ -53,6 +53,8 @@ def test_index_is_updated_in_place_and_searchable(tmp_path, count_tokens):
         {"query": ["How fast must unexpected serious reactions be reported?", "Where do the indicators go in a sterilizer load?"],
          "chunk_id": ["doc.md#1", "doc.md#0"]}
     )
-    metrics, per_question = evaluate_index(collection, lambda texts: encode(model, texts), questions)
-    assert metrics["recall@1"] == 1.0 and list(per_question["rank"]) == [1, 1]
+    ranker = DenseRanker(collection, lambda texts: encode(model, texts))
+    result = evaluate_retriever("base", ranker, questions, None, {c.chunk_id: c.doc_id for c in chunks})
+    assert result.metrics["recall@1"] == 1.0 and list(result.per_query["rank"]) == [1, 1]
+    assert ranker.agreement == 1.0  # three vectors: the index is exact
     assert np.allclose(np.linalg.norm(encode(model, ["x"]), axis=1), 1.0)

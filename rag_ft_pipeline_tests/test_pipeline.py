@@ -26,7 +26,10 @@ def latest_metadata(instance: dg.DagsterInstance, key: str) -> dict:
 
 
 def test_whole_graph_on_the_sample_corpus(tmp_path: Path):
-    settings = Settings(docs_dir=SAMPLE_DOCS, artifacts_dir=tmp_path / "artifacts", base_model=DEFAULT_BASE_MODEL)
+    settings = Settings(
+        docs_dir=SAMPLE_DOCS, artifacts_dir=tmp_path / "artifacts", base_model=DEFAULT_BASE_MODEL,
+        golden_set=SAMPLE_DOCS.parent / "sample_golden.jsonl",
+    )
     defs = build_definitions(settings)
     with dg.instance_for_test() as instance:
         doc_ids = register_documents(settings, instance)
@@ -40,9 +43,16 @@ def test_whole_graph_on_the_sample_corpus(tmp_path: Path):
         assert checks and all(check.passed for check in checks)
 
         comparison = json.loads((settings.artifacts_dir / "comparison" / "comparison.json").read_text())
-        for model in ("base", "finetuned"):
-            assert {"recall@1", "recall@10", "mrr@10", "ndcg@10"} <= set(comparison[model])
-            assert all(0.0 <= value <= 1.0 for value in comparison[model].values())
+        for model in ("base", "finetuned", "bm25"):
+            scores = comparison[model]
+            assert {"recall@1", "recall@10", "mrr@10", "ndcg@10", "map@100"} <= set(scores)
+            assert all(0.0 <= value <= 1.0 for name, value in scores.items() if name != "golden")
+            for level in ("chunk", "document"):  # the 24 human-written questions, scored too
+                assert 0.0 <= scores["golden"][level]["ndcg@10"] <= 1.0
+        assert latest_metadata(instance, "base_metrics")["golden_questions"] == 24
+        interval = comparison["finetuned_minus_base"]["ndcg@10"]
+        assert interval["ci95_low"] <= interval["difference"] <= interval["ci95_high"]
+        assert comparison["best_model"] in {"base", "finetuned", "bm25"}
         assert (settings.artifacts_dir / "comparison" / "comparison.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
         model_path = Path(latest_metadata(instance, "finetuned_model")["model_path"])

@@ -11,7 +11,7 @@ from rag_ft_pipeline.question_cache import QuestionCache
 from rag_ft_pipeline.question_filters import FilterReport, filter_pairs
 from rag_ft_pipeline.question_generation import Budget, generate_pairs
 from rag_ft_pipeline.resources import EmbeddingModelResource, QuestionGeneratorResource
-from rag_ft_pipeline.splitting import split_pairs
+from rag_ft_pipeline.splitting import leakage, split_pairs
 
 PAIR_COLUMNS = ["chunk_id", "doc_id", "content_hash", "query", "positive", "generator"]
 
@@ -114,6 +114,7 @@ def question_cost_estimate(
 
 
 class SplitConfig(dg.Config):
+    split_by: str = "pair"  # or "document": no document contributes to both train and eval
     eval_fraction: float = 0.1
     validation_fraction: float = 0.1  # of the training share, for choosing the best checkpoint
     seed: int = 42
@@ -129,7 +130,7 @@ class SplitConfig(dg.Config):
 )
 def split_question_pairs(context: dg.AssetExecutionContext, config: SplitConfig, question_pairs: pd.DataFrame):
     """A seeded split by chunk: eval is held out first, validation is taken from what remains."""
-    split = split_pairs(question_pairs, config.eval_fraction, config.validation_fraction, config.seed)
+    split = split_pairs(question_pairs, config.eval_fraction, config.validation_fraction, config.seed, by=config.split_by)
     for name, frame in (("train_pairs", split.train), ("validation_pairs", split.validation), ("eval_pairs", split.eval)):
         yield dg.Output(
             frame,
@@ -138,12 +139,16 @@ def split_question_pairs(context: dg.AssetExecutionContext, config: SplitConfig,
         )
 
 
-@dg.asset_check(asset="eval_pairs", description="No eval chunk or question also appears in training or validation.", additional_ins={"train_pairs": dg.AssetIn(), "validation_pairs": dg.AssetIn()})
-def eval_pairs_held_out(eval_pairs: pd.DataFrame, train_pairs: pd.DataFrame, validation_pairs: pd.DataFrame) -> dg.AssetCheckResult:
-    seen = pd.concat([train_pairs, validation_pairs])
-    shared_chunks = set(eval_pairs["chunk_id"]) & set(seen["chunk_id"])
-    shared_questions = set(eval_pairs["query"]) & set(seen["query"])
-    return dg.AssetCheckResult(
-        passed=not shared_chunks and not shared_questions,
-        metadata={"shared_chunks": len(shared_chunks), "shared_questions": len(shared_questions)},
-    )
+@dg.asset_check(
+    asset="eval_pairs",
+    description="Nothing of the eval set is seen in training: no eval chunk is a training or validation "
+    "positive, no question is in both, and with a split by document no document is on both sides.",
+    additional_ins={"train_pairs": dg.AssetIn(), "validation_pairs": dg.AssetIn()},
+)
+def eval_pairs_held_out(
+    context: dg.AssetCheckExecutionContext, eval_pairs: pd.DataFrame, train_pairs: pd.DataFrame, validation_pairs: pd.DataFrame
+) -> dg.AssetCheckResult:
+    latest = context.instance.get_latest_materialization_event(dg.AssetKey("eval_pairs"))
+    by_document = bool(latest) and latest.asset_materialization.metadata["split_by"].value == "document"
+    leaks = leakage(eval_pairs, pd.concat([train_pairs, validation_pairs]), by_document)
+    return dg.AssetCheckResult(passed=not any(leaks.values()), metadata={name: len(found) for name, found in leaks.items()})

@@ -2,6 +2,7 @@
 
 
 import json
+from pathlib import Path
 from typing import Any
 
 import dagster as dg
@@ -9,9 +10,13 @@ import pandas as pd
 from sentence_transformers import SentenceTransformer
 
 from rag_ft_pipeline.assets.documents import chunks, current_document_ids, load_chunks, markdown_table
+from rag_ft_pipeline.bm25 import bm25_rankings
+from rag_ft_pipeline.chunking import Chunk
 from rag_ft_pipeline.embedding import encode, load_model
-from rag_ft_pipeline.evaluation import evaluate_index
+from rag_ft_pipeline.evaluation import SEARCH_DEPTH, paired_bootstrap
+from rag_ft_pipeline.golden import GoldenRelevance, golden_relevance, load_golden_set
 from rag_ft_pipeline.indexing import collection_name, sync_index
+from rag_ft_pipeline.model_evaluation import DenseRanker, EvaluationResult, evaluate_retriever
 from rag_ft_pipeline.paths import ProjectPathsResource
 from rag_ft_pipeline.progress import progress_logger
 from rag_ft_pipeline.reporting import comparison_chart_png, comparison_table, png_markdown
@@ -46,27 +51,48 @@ def build_index(
     )
 
 
-def measure_index(
-    context: dg.AssetExecutionContext, model: SentenceTransformer, index: dict[str, Any],
-    eval_pairs: pd.DataFrame, vector_store: VectorStoreResource, batch_size: int,
-) -> dg.Output[dict[str, float]]:
-    """Search every eval question in the index and score where its chunk ranks."""
-    if eval_pairs.empty:
-        raise dg.Failure("no eval questions: add documents or lower the share held out")
-    metrics, per_question = evaluate_index(
-        vector_store.collection(index["collection"]), lambda texts: encode(model, texts, batch_size=batch_size), eval_pairs
-    )
-    context.log.info(f"{index['model']}: " + ", ".join(f"{k}={v:.3f}" for k, v in metrics.items()))
-    table = pd.DataFrame({"metric": list(metrics), "value": [round(v, 4) for v in metrics.values()]})
+def golden_set(paths: ProjectPathsResource, all_chunks: list[Chunk]) -> GoldenRelevance | None:
+    if not paths.golden_set:
+        return None
+    return golden_relevance(load_golden_set(Path(paths.golden_set)), all_chunks)
+
+
+def evaluation_output(context: dg.AssetExecutionContext, result: EvaluationResult, golden: GoldenRelevance | None, **extra) -> dg.Output[EvaluationResult]:
+    context.log.info(f"{result.retriever}: " + ", ".join(f"{k}={v:.3f}" for k, v in result.metrics.items()))
+    table = pd.DataFrame({"synthetic eval": result.metrics, **{f"golden ({level})": m for level, m in (result.golden or {}).items()}})
+    misses = result.per_query[result.per_query["rank"].isna()][["query", "chunk_id", "top_hit"]]
     return dg.Output(
-        metrics,
+        result,
         metadata={
-            **{name: dg.MetadataValue.float(value) for name, value in metrics.items()},
-            "questions": len(eval_pairs),
-            "metrics": markdown_table(table, rows=len(table)),
-            "misses": markdown_table(per_question[per_question["rank"].isna()][["query", "chunk_id", "top_hit"]], rows=5),
+            **{name: dg.MetadataValue.float(value) for name, value in result.metrics.items()},
+            "questions": len(result.per_query),
+            "golden_questions": len(golden.questions) if golden else 0,
+            "golden_unanswerable": dg.MetadataValue.json(golden.unanswerable[:20] if golden else []),
+            "metrics": dg.MetadataValue.md(table.round(4).to_markdown()),
+            "misses": markdown_table(misses, rows=5),
+            **extra,
         },
     )
+
+
+def measure_dense(
+    context: dg.AssetExecutionContext, name: str, model: SentenceTransformer, query_prompt: str | None,
+    index: dict[str, Any], eval_pairs: pd.DataFrame, paths: ProjectPathsResource,
+    vector_store: VectorStoreResource, batch_size: int, matryoshka_dims: list[int] | None = None,
+) -> dg.Output[EvaluationResult]:
+    """Search every eval (and golden) question in the model's index and score the rankings."""
+    if eval_pairs.empty:
+        raise dg.Failure("no eval questions: add documents or lower the share held out")
+    all_chunks = load_chunks(paths, current_document_ids(context.instance))
+    golden = golden_set(paths, all_chunks)
+    ranker = DenseRanker(vector_store.collection(index["collection"]), lambda q: encode(model, q, batch_size=batch_size, prompt=query_prompt))
+    result = evaluate_retriever(name, ranker, eval_pairs, golden, {c.chunk_id: c.doc_id for c in all_chunks})
+    result.ann_agreement_at_10 = ranker.agreement
+    extra = {"ann_agreement@10": dg.MetadataValue.float(ranker.agreement), "query_prompt": query_prompt or ""}
+    if matryoshka_dims:
+        by_dim = ranker.truncated_metrics(eval_pairs, matryoshka_dims)
+        extra["matryoshka"] = dg.MetadataValue.md(pd.DataFrame(by_dim).T.round(4).to_markdown())
+    return evaluation_output(context, result, golden, **extra)
 
 
 @dg.asset(group_name="base_model", kinds={"chromadb", "sentencetransformers"}, deps=[chunks], automation_condition=dg.AutomationCondition.eager())
@@ -83,10 +109,12 @@ def base_index(
 @dg.asset(group_name="base_model", kinds={"chromadb"})
 def base_metrics(
     context: dg.AssetExecutionContext, base_index: dict[str, Any], eval_pairs: pd.DataFrame,
-    embedding_model: EmbeddingModelResource, vector_store: VectorStoreResource,
-) -> dg.Output[dict[str, float]]:
-    """Recall@k, MRR@k (k = 1, 3, 5, 10) and NDCG@10 of the base model on the eval questions."""
-    return measure_index(context, embedding_model.load(), base_index, eval_pairs, vector_store, embedding_model.batch_size)
+    paths: ProjectPathsResource, embedding_model: EmbeddingModelResource, vector_store: VectorStoreResource,
+) -> dg.Output[EvaluationResult]:
+    """Recall@k and MRR@k (k = 1, 3, 5, 10), NDCG@10 and MAP@100 of the base model on the eval
+    questions (and the golden set, when given), with an exact-search cross-check of the index."""
+    return measure_dense(context, "base", embedding_model.load(), embedding_model.effective_query_prompt,
+                         base_index, eval_pairs, paths, vector_store, embedding_model.batch_size)
 
 
 @dg.asset(group_name="finetuned_model", kinds={"chromadb", "sentencetransformers"}, deps=[chunks])
@@ -102,34 +130,79 @@ def finetuned_index(
 @dg.asset(group_name="finetuned_model", kinds={"chromadb"})
 def finetuned_metrics(
     context: dg.AssetExecutionContext, finetuned_model: dict[str, Any], finetuned_index: dict[str, Any],
-    eval_pairs: pd.DataFrame, embedding_model: EmbeddingModelResource, vector_store: VectorStoreResource,
-) -> dg.Output[dict[str, float]]:
-    """The same metrics as base_metrics, for the fine-tuned model, on the same questions and chunks."""
+    eval_pairs: pd.DataFrame, paths: ProjectPathsResource, embedding_model: EmbeddingModelResource,
+    vector_store: VectorStoreResource,
+) -> dg.Output[EvaluationResult]:
+    """The same metrics as base_metrics, for the fine-tuned model, on the same questions and chunks
+    (and per embedding size, when it was trained with Matryoshka dimensions)."""
     model = load_model(finetuned_model["model_path"], embedding_model.device)
-    return measure_index(context, model, finetuned_index, eval_pairs, vector_store, embedding_model.batch_size)
+    return measure_dense(context, "finetuned", model, embedding_model.effective_query_prompt, finetuned_index,
+                         eval_pairs, paths, vector_store, embedding_model.batch_size, finetuned_model.get("matryoshka_dims"))
+
+
+@dg.asset(group_name="baselines", kinds={"python"}, deps=[chunks])
+def bm25_metrics(context: dg.AssetExecutionContext, eval_pairs: pd.DataFrame, paths: ProjectPathsResource) -> dg.Output[EvaluationResult]:
+    """BM25 (a lexical search, bm25s) over the same chunks and questions: how far plain word overlap
+    gets, and so how lexical the eval set is."""
+    all_chunks = load_chunks(paths, current_document_ids(context.instance))
+    golden = golden_set(paths, all_chunks)
+    ids, texts = [c.chunk_id for c in all_chunks], [c.text for c in all_chunks]
+    result = evaluate_retriever(
+        "bm25", lambda queries: bm25_rankings(ids, texts, queries, SEARCH_DEPTH), eval_pairs, golden,
+        {c.chunk_id: c.doc_id for c in all_chunks},
+    )
+    return evaluation_output(context, result, golden)
 
 
 @dg.asset(group_name="reporting", kinds={"pandas", "matplotlib"})
 def comparison(
-    context: dg.AssetExecutionContext, base_metrics: dict[str, float], finetuned_metrics: dict[str, float],
-    paths: ProjectPathsResource,
+    context: dg.AssetExecutionContext, base_metrics: EvaluationResult, finetuned_metrics: EvaluationResult,
+    bm25_metrics: EvaluationResult, finetuned_model: dict[str, Any], paths: ProjectPathsResource,
 ) -> dg.Output[pd.DataFrame]:
-    """Base and fine-tuned metrics side by side: a table, comparison.json / .csv and a bar chart."""
-    by_model = {"base": base_metrics, "finetuned": finetuned_metrics}
-    table = comparison_table(by_model)
+    """Base, fine-tuned and BM25 side by side, with a paired bootstrap 95% interval for each
+    fine-tuned minus base difference: a table, comparison.json / .csv and a bar chart."""
+    results = {"base": base_metrics, "finetuned": finetuned_metrics, "bm25": bm25_metrics}
+    by_model = {name: r.metrics for name, r in results.items()}
+    intervals = {
+        metric: paired_bootstrap(base_metrics.per_query[metric].to_numpy(), finetuned_metrics.per_query[metric].to_numpy())
+        for metric in base_metrics.metrics
+    }
+    best = max(results, key=lambda name: results[name].metrics["ndcg@10"])
+    report = {
+        **{name: {**r.metrics, **({"golden": r.golden} if r.golden else {})} for name, r in results.items()},
+        "finetuned_minus_base": {m: dict(zip(("difference", "ci95_low", "ci95_high"), v)) for m, v in intervals.items()},
+        "best_model": best,
+        "finetuned_model_path": finetuned_model["model_path"],
+        "questions": len(base_metrics.per_query),
+    }
+    table = comparison_table(by_model, intervals)
     folder = paths.artifact_dir("comparison")
-    (folder / "comparison.json").write_text(json.dumps(by_model, indent=2))
+    (folder / "comparison.json").write_text(json.dumps(report, indent=2))
     table.to_csv(folder / "comparison.csv")
-    chart = comparison_chart_png(by_model)
+    chart = comparison_chart_png(by_model, intervals)
     chart_path = folder / "comparison.png"
     chart_path.write_bytes(chart)
-    context.log.info(f"comparison chart: {chart_path}")
+    # Each run's report is also kept beside its model, so older models keep their numbers.
+    (Path(finetuned_model["model_path"]).parent / "comparison.json").write_text(json.dumps(report, indent=2))
+    context.log.info(f"best by NDCG@10: {best}; chart: {chart_path}")
     return dg.Output(
         table,
         metadata={
+            "best_model": best,
             "table": dg.MetadataValue.md(table.round(4).to_markdown()),
-            "chart": dg.MetadataValue.md(png_markdown(chart, "base vs fine-tuned")),
+            "chart": dg.MetadataValue.md(png_markdown(chart, "base vs fine-tuned vs BM25")),
             "chart_path": dg.MetadataValue.path(str(chart_path)),
             "json_path": dg.MetadataValue.path(str(folder / "comparison.json")),
+            **({"golden": dg.MetadataValue.json({n: r.golden for n, r in results.items()})} if base_metrics.golden else {}),
         },
+    )
+
+
+@dg.asset_check(asset=comparison, description="Warns when the fine-tuned model scores below the base model on NDCG@10.")
+def finetuned_not_worse_than_base(comparison: pd.DataFrame) -> dg.AssetCheckResult:
+    difference = float(comparison.loc["ndcg@10", "difference"])
+    return dg.AssetCheckResult(
+        passed=difference >= 0,
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={"ndcg@10_difference": difference, "ci95": f"[{comparison.loc['ndcg@10', 'ci95_low']:.4f}, {comparison.loc['ndcg@10', 'ci95_high']:.4f}]"},
     )
