@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import sys
 import warnings
@@ -23,6 +24,13 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
     run = commands.add_parser("run", parents=[common], help="materialize the pipeline and print the comparison")
     run.add_argument("--select", default="*", help="Dagster asset selection, e.g. 'key:chunks' or 'key:question_pairs+' (default: everything)")
+    search = commands.add_parser("search", parents=[common], help="a question in: the top chunks of the base and the fine-tuned model side by side")
+    search.add_argument("question")
+    search.add_argument("-k", type=int, default=5)
+    evaluate = commands.add_parser("evaluate", parents=[common], help="score any saved model on the eval pairs and/or a golden file")
+    evaluate.add_argument("model", help="a model folder, a hub id, or 'base' for the base model")
+    evaluate.add_argument("--golden", help="JSON lines of human-written questions (see README)")
+    evaluate.add_argument("--no-eval-pairs", action="store_true", help="score only the golden file")
     ui = commands.add_parser("ui", parents=[common], help="register the documents and start `dagster dev`")
     ui.add_argument("--port", type=int, default=3000)
     ui.add_argument("--host", default="127.0.0.1", help="0.0.0.0 to serve beyond this machine (e.g. in a container)")
@@ -87,6 +95,86 @@ def run(settings: Settings, select: str) -> int:
     return 0
 
 
+class MissingArtifact(Exception):
+    """Something a command reads has not been made yet; the message says what to run."""
+
+
+def _load(defs, instance, asset: str, hint: str):
+    logging.disable(logging.DEBUG)  # the IO manager logs each file it reads at debug level
+    try:
+        return defs.load_asset_value(asset, instance=instance)
+    except Exception as error:  # the IO manager raises its own not-found errors
+        raise MissingArtifact(f"no {asset} yet: {hint}") from error
+    finally:
+        logging.disable(logging.NOTSET)
+
+
+def search_command(settings: Settings, question: str, k: int) -> int:
+    import dagster as dg
+    from tabulate import tabulate
+
+    from rag_ft_pipeline.definitions import build_definitions
+    from rag_ft_pipeline.embedding import encode, load_model
+    from rag_ft_pipeline.inspection import search_collection
+
+    defs = build_definitions(settings)
+    instance = dg.DagsterInstance.get()
+    base = _load(defs, instance, "base_index", "run `rag-ft run` (or materialize base_index) first")
+    resources = defs.resources
+    embedding, store = resources["embedding_model"], resources["vector_store"]
+    models = {"base": (embedding.load(), base["collection"])}
+    try:
+        fine = _load(defs, instance, "finetuned_index", "")
+        models["fine-tuned"] = (load_model(fine["model"], embedding.device), fine["collection"])
+    except MissingArtifact:
+        print("rag-ft: no fine-tuned index yet: showing the base model only (run `rag-ft run` to train)")
+    columns = {
+        name: search_collection(store.collection(collection), encode(model, [question], prompt=embedding.effective_query_prompt)[0], k)
+        for name, (model, collection) in models.items()
+    }
+    rows = [
+        [rank + 1, *[f"{hits[rank].doc_id}  ({hits[rank].score:.3f})\n{hits[rank].text[:300]}" if rank < len(hits) else "" for hits in columns.values()]]
+        for rank in range(k)
+    ]
+    print(tabulate(rows, headers=["#", *columns], tablefmt="grid", maxcolwidths=[3, *[60] * len(columns)]))
+    return 0
+
+
+def evaluate_command(settings: Settings, model_name: str, golden_file: str | None, use_eval_pairs: bool) -> int:
+    import dagster as dg
+    import pandas as pd
+
+    from rag_ft_pipeline.assets.documents import current_document_ids, load_chunks
+    from rag_ft_pipeline.definitions import build_definitions
+    from rag_ft_pipeline.embedding import encode, load_model
+    from rag_ft_pipeline.golden import golden_relevance, load_golden_set
+    from rag_ft_pipeline.inspection import evaluate_saved_model
+
+    defs = build_definitions(settings)
+    instance = dg.DagsterInstance.get()
+    embedding = defs.resources["embedding_model"]
+    if model_name != "base" and not Path(model_name).exists() and "/" not in model_name:
+        raise MissingArtifact(f"model not found: {model_name} (a folder, a hub id, or 'base')")
+    model = embedding.load() if model_name == "base" else load_model(model_name, embedding.device)
+    chunks = load_chunks(defs.resources["paths"], current_document_ids(instance))
+    if not chunks:
+        raise MissingArtifact("no chunks yet: run `rag-ft run` (or materialize chunks) first")
+    eval_pairs = _load(defs, instance, "eval_pairs", "run `rag-ft run` first") if use_eval_pairs else pd.DataFrame({"query": [], "chunk_id": []})
+    golden = golden_relevance(load_golden_set(Path(golden_file)), chunks) if golden_file else None
+    if eval_pairs.empty and not golden:
+        raise MissingArtifact("nothing to score: give --golden, or run `rag-ft run` for eval pairs")
+    prompt = embedding.effective_query_prompt
+    result = evaluate_saved_model(
+        model_name, lambda texts: encode(model, texts), lambda queries: encode(model, queries, prompt=prompt),
+        chunks, eval_pairs, golden,
+    )
+    table = pd.DataFrame({**({"eval pairs": result.metrics} if not eval_pairs.empty else {}),
+                          **{f"golden ({level})": m for level, m in (result.golden or {}).items()}})
+    print(f"{model_name}: {len(chunks)} chunks, {len(eval_pairs)} eval questions, {len(golden.questions) if golden else 0} golden questions")
+    print(table.round(4).to_string())
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     settings = _apply_settings(args)
@@ -96,8 +184,16 @@ def main(argv: list[str] | None = None) -> int:
         print(f"rag-ft: {error} (set --docs-dir or {DOCS_DIR_ENV})", file=sys.stderr)
         return 2
     warnings.filterwarnings("ignore", module="dagster")
-    if args.command == "run":
-        return run(settings, args.select)
+    try:
+        if args.command == "run":
+            return run(settings, args.select)
+        if args.command == "search":
+            return search_command(settings, args.question, args.k)
+        if args.command == "evaluate":
+            return evaluate_command(settings, args.model, args.golden, not args.no_eval_pairs)
+    except MissingArtifact as error:
+        print(f"rag-ft: {error}", file=sys.stderr)
+        return 2
     import dagster as dg
 
     from rag_ft_pipeline.runner import register_documents

@@ -39,16 +39,17 @@ def evaluate_retriever(
     doc_of: dict[str, str],
 ) -> EvaluationResult:
     """Rank every eval question (its own chunk is the relevant one) and every golden question
-    (relevant chunks and documents as the golden set says), and score the rankings."""
-    if eval_pairs.empty:
-        raise ValueError("no eval questions")
-    rankings = ranker(eval_pairs["query"].tolist())
-    per_query = per_query_metrics(rankings, [{c} for c in eval_pairs["chunk_id"]])
-    per_query.insert(0, "query", eval_pairs["query"].tolist())
-    per_query.insert(1, "chunk_id", eval_pairs["chunk_id"].tolist())
-    per_query["rank"] = [next((r for r, id_ in enumerate(ranking, 1) if id_ == c), None) for ranking, c in zip(rankings, eval_pairs["chunk_id"])]
-    per_query["top_hit"] = [ranking[0] if ranking else None for ranking in rankings]
-    result = EvaluationResult(retriever=name, metrics=means(per_query.drop(columns=["rank"])), per_query=per_query)
+    (relevant chunks and documents as the golden set says), and score the rankings. Without eval
+    questions only the golden set is scored."""
+    result = EvaluationResult(retriever=name, metrics={}, per_query=pd.DataFrame())
+    if not eval_pairs.empty:
+        rankings = ranker(eval_pairs["query"].tolist())
+        per_query = per_query_metrics(rankings, [{c} for c in eval_pairs["chunk_id"]])
+        per_query.insert(0, "query", eval_pairs["query"].tolist())
+        per_query.insert(1, "chunk_id", eval_pairs["chunk_id"].tolist())
+        per_query["rank"] = [next((r for r, id_ in enumerate(ranking, 1) if id_ == c), None) for ranking, c in zip(rankings, eval_pairs["chunk_id"])]
+        per_query["top_hit"] = [ranking[0] if ranking else None for ranking in rankings]
+        result.metrics, result.per_query = means(per_query.drop(columns=["rank"])), per_query
     if golden is not None and golden.questions:
         golden_rankings = ranker(golden.questions)
         by_level = {

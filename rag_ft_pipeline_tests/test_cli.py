@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import dagster as dg
+import pytest
 
 from rag_ft_pipeline_tests.conftest import SAMPLE_DOCS
 
@@ -45,3 +46,28 @@ def test_run_registers_documents_in_its_own_persistent_dagster_home(tmp_path: Pa
     with dg.DagsterInstance.from_config(str(home)) as instance:
         assert instance.get_dynamic_partitions("documents") == [sorted(p.name for p in docs.iterdir())[0]]
         assert len(instance.get_runs()) == 2
+
+
+@pytest.mark.slow
+def test_search_and_evaluate_against_a_materialized_project(tmp_path: Path):
+    missing = rag_ft("search", "anything", "--docs-dir", str(SAMPLE_DOCS), cwd=tmp_path)
+    assert missing.returncode == 2 and "no base_index yet: run `rag-ft run`" in missing.stderr
+
+    golden = SAMPLE_DOCS.parent / "sample_golden.jsonl"
+    run = rag_ft("run", "--docs-dir", str(SAMPLE_DOCS), "--golden-set", str(golden), cwd=tmp_path)
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert "Golden set (human-written questions)" in run.stdout and "best by NDCG@10" in run.stdout
+
+    search = rag_ft("search", "How long may a sponsor take to report a fatal unexpected reaction?", "-k", "3",
+                    "--docs-dir", str(SAMPLE_DOCS), cwd=tmp_path)
+    assert search.returncode == 0, search.stderr[-3000:]
+    assert "| base" in search.stdout and "| fine-tuned" in search.stdout
+    assert "adverse_event_reporting_in_clinical_trials.md" in search.stdout.split("\n+")[2]  # first row of hits
+
+    model = next((tmp_path / "artifacts" / "finetuned_model").glob("*/model"))
+    evaluate = rag_ft("evaluate", str(model), "--golden", str(golden), "--docs-dir", str(SAMPLE_DOCS), cwd=tmp_path)
+    assert evaluate.returncode == 0, evaluate.stderr[-3000:]
+    assert "24 golden questions" in evaluate.stdout
+    assert "eval pairs" in evaluate.stdout and "golden (document)" in evaluate.stdout and "ndcg@10" in evaluate.stdout
+    nowhere = rag_ft("evaluate", "no-such-model", "--docs-dir", str(SAMPLE_DOCS), cwd=tmp_path)
+    assert nowhere.returncode == 2 and "model not found: no-such-model" in nowhere.stderr

@@ -51,6 +51,11 @@ def build_index(
     )
 
 
+def require_eval_questions(eval_pairs: pd.DataFrame) -> None:
+    if eval_pairs.empty:
+        raise dg.Failure("no eval questions: add documents or raise eval_fraction")
+
+
 def golden_set(paths: ProjectPathsResource, all_chunks: list[Chunk]) -> GoldenRelevance | None:
     if not paths.golden_set:
         return None
@@ -81,8 +86,7 @@ def measure_dense(
     vector_store: VectorStoreResource, batch_size: int, matryoshka_dims: list[int] | None = None,
 ) -> dg.Output[EvaluationResult]:
     """Search every eval (and golden) question in the model's index and score the rankings."""
-    if eval_pairs.empty:
-        raise dg.Failure("no eval questions: add documents or lower the share held out")
+    require_eval_questions(eval_pairs)
     all_chunks = load_chunks(paths, current_document_ids(context.instance))
     golden = golden_set(paths, all_chunks)
     ranker = DenseRanker(vector_store.collection(index["collection"]), lambda q: encode(model, q, batch_size=batch_size, prompt=query_prompt))
@@ -144,6 +148,7 @@ def finetuned_metrics(
 def bm25_metrics(context: dg.AssetExecutionContext, eval_pairs: pd.DataFrame, paths: ProjectPathsResource) -> dg.Output[EvaluationResult]:
     """BM25 (a lexical search, bm25s) over the same chunks and questions: how far plain word overlap
     gets, and so how lexical the eval set is."""
+    require_eval_questions(eval_pairs)
     all_chunks = load_chunks(paths, current_document_ids(context.instance))
     golden = golden_set(paths, all_chunks)
     ids, texts = [c.chunk_id for c in all_chunks], [c.text for c in all_chunks]
