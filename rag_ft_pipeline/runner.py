@@ -21,10 +21,12 @@ def register_documents(settings: Settings, instance: dg.DagsterInstance) -> list
 
 
 def materialize_pipeline(
-    defs: dg.Definitions, instance: dg.DagsterInstance, selection: str = "*", log_level: str = "INFO"
+    defs: dg.Definitions, instance: dg.DagsterInstance, selection: str = "*", log_level: str = "INFO",
+    op_config: dict | None = None,
 ) -> dg.ExecuteInProcessResult:
     """Materialize `selection` (default: everything, with its checks) over all document partitions
-    in a single run, as the per-document assets' single-run backfill policy allows."""
+    in a single run, as the per-document assets' single-run backfill policy allows. `op_config`
+    sets assets' configs, e.g. {"finetuned_model": {"epochs": 1}}."""
     keys = instance.get_dynamic_partitions(documents_partitions.name)
     every_partition = (
         {"dagster/asset_partition_range_start": keys[0], "dagster/asset_partition_range_end": keys[-1]} if keys else {}
@@ -35,6 +37,9 @@ def materialize_pipeline(
         instance=instance,
         selection=selection,
         tags=every_partition,
-        run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
+        run_config={
+            "loggers": {"console": {"config": {"log_level": log_level}}},
+            "ops": {name: {"config": config} for name, config in (op_config or {}).items()},
+        },
         raise_on_error=False,
     )

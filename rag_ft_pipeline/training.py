@@ -166,7 +166,7 @@ def train_model(
         max_steps=settings.max_steps or -1,
         per_device_train_batch_size=settings.batch_size,
         learning_rate=settings.learning_rate,
-        warmup_ratio=settings.warmup_ratio,
+        warmup_steps=settings.warmup_ratio,  # a float below 1 is a share of all steps (Transformers 5)
         fp16=torch.cuda.is_available(),
         dataloader_pin_memory=torch.cuda.is_available(),
         # Duplicate texts in one batch would be scored as each other's negatives.

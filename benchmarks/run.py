@@ -1,0 +1,23 @@
+"""Run the benchmarks: each prints its details, then one summary table; all results go to JSON.
+
+    .venv/bin/python -m benchmarks.run [--only NAME ...] [--json PATH] [size flags]
+
+Defaults fit a 2-core machine in a few minutes; benchmarks/README.md gives the full sizes. Each
+benchmark also runs alone: `python -m benchmarks.NAME` with the same flags.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from benchmarks import common, incremental, indexing, llm_throughput, quality, scale, training
+
+BENCHMARKS: list[common.Benchmark] = [indexing, training, incremental, llm_throughput, scale, quality]
+
+
+def main(argv: Sequence[str] | None = None) -> list[common.Result]:
+    return common.main(BENCHMARKS, argv, choose=True, description=__doc__)
+
+
+if __name__ == "__main__":
+    main()

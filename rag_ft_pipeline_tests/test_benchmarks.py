@@ -1,0 +1,94 @@
+"""Every benchmark in a tiny configuration: it runs and reports sane figures. No timing is asserted
+(the machines are noisy; the figures are for people to read)."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from rag_ft_pipeline_tests.conftest import FDA_GUIDANCE, REPO_ROOT
+
+pytestmark = pytest.mark.slow
+
+if not FDA_GUIDANCE.is_dir():
+    pytest.skip(f"shared FDA corpus not found at {FDA_GUIDANCE}", allow_module_level=True)
+
+from benchmarks import common, incremental, indexing, llm_throughput, quality, scale, training  # noqa: E402
+
+# Short FDA texts (dental device guidance, 34 to 51 chunks each) keep every run to seconds.
+SHORT_DOCS = ["--fda-start", "20"]
+
+
+def run(benchmark: common.Benchmark, *flags: str) -> common.Result:
+    result = benchmark.run(common.parse_args([benchmark], [*SHORT_DOCS, *flags]))
+    assert result.benchmark == benchmark.NAME and result.figures
+    for figure in result.figures:
+        assert figure.pipeline >= 0 and figure.met in (True, False, None)
+        if figure.alternative is not None:
+            assert figure.ratio is not None and figure.ratio > 0, figure
+    json.dumps(result.to_json())  # everything it reports can be written out
+    return result
+
+
+def test_indexing_stores_every_chunk_both_ways():
+    result = run(indexing, "--index-chunks", "40")
+    assert result.details["chunks"] == 40
+    assert {t["run"] for t in result.details["trials"]} == {"plain", "pipeline"}
+    assert all(t["stored"] == 40 for t in result.details["trials"])
+
+
+def test_training_trains_the_same_pairs_both_ways():
+    result = run(training, "--train-pairs", "32")
+    assert result.details["pairs"] == 32
+    assert [t["run"] for t in result.details["trials"]] == ["bare", "pipeline"]
+    assert all(t["pairs"] == 32 and t["seconds"] > 0 for t in result.details["trials"])
+
+
+def test_incremental_update_does_only_the_new_documents_work():
+    details = run(incremental, "--incremental-docs", "2").details
+    assert details["documents"] == 2 and details["documents converted"] == 1
+    assert details["chunks chunked"] == details["chunks embedded"] == details["new_document_chunks"] > 0
+    assert details["chunks sent for questions"] == details["new_document_new_texts"]
+    assert details["index unchanged"] == details["old_chunks"] > 0
+    assert details["only_new_document_work"] and details["index_updated_in_place"]
+
+
+def test_llm_throughput_asks_each_passage_once():
+    result = run(llm_throughput, "--llm-chunks", "8", "--llm-delay", "0.05")
+    serial, concurrent = result.details["serial"], result.details["concurrent"]
+    assert (serial["concurrency"], concurrent["concurrency"]) == (1, 8)
+    for side in (serial, concurrent):
+        assert side["requests"] == result.details["distinct_texts"] and side["duplicate requests"] == 0
+        assert side["pairs"] == 8 and side["failed"] == 0
+    assert result.figure("duplicate requests").met
+
+
+def test_scale_measures_each_size_in_its_own_process():
+    sizes = run(scale, "--scale-docs", "2", "1").details["sizes"]
+    assert [s["docs"] for s in sizes] == [1, 2]
+    assert 0 < sizes[0]["chunks"] < sizes[1]["chunks"]
+    assert all(0 < s["RSS model MB"] <= s["RSS chunked MB"] <= s["RSS indexed MB"] for s in sizes)
+
+
+def test_quality_reads_the_comparison_of_a_whole_pipeline_run():
+    details = run(quality, "--quality-docs", "1", "--quality-train-pairs", "32").details
+    assert details["documents"] == 1 and details["train_pairs"] == 32 and details["questions"] > 0
+    for scores in details["metrics"].values():
+        assert set(scores) == set(quality.METRICS) and all(0.0 <= v <= 1.0 for v in scores.values())
+    interval = details["ndcg@10_finetuned_minus_base"]
+    assert interval["ci95_low"] <= interval["difference"] <= interval["ci95_high"]
+
+
+def test_the_command_line_prints_a_summary_and_writes_json(tmp_path: Path):
+    out = tmp_path / "results.json"
+    command = [sys.executable, "-m", "benchmarks.run", "--only", "llm_throughput", "--json", str(out),
+               *SHORT_DOCS, "--llm-chunks", "4", "--llm-delay", "0.05"]
+    done = subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "== summary ==" in done.stdout and "duplicate requests" in done.stdout
+    [result] = json.loads(out.read_text())
+    assert result["benchmark"] == "llm_throughput" and result["config"]["llm_chunks"] == 4
+    assert {f["figure"] for f in result["figures"]} >= {"duplicate requests"}
+    assert all({"pipeline", "alternative", "ratio", "target", "met"} <= set(f) for f in result["figures"])
