@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import time
 from pathlib import Path
 
 import dagster as dg
@@ -34,6 +36,9 @@ def snapshot_folder(docs_dir: Path, previous: Snapshot) -> Snapshot:
         seen = previous.get(doc.doc_id)
         if seen and seen[:2] == [stat.st_mtime_ns, stat.st_size]:
             current[doc.doc_id] = seen
+        elif not doc.path.resolve().is_relative_to(docs_dir.resolve()) or not doc.path.resolve().is_file():
+            # Never read what clean_markdown refuses (links out of the folder, devices): it records why.
+            current[doc.doc_id] = [stat.st_mtime_ns, stat.st_size, "refused"]
         else:
             current[doc.doc_id] = [stat.st_mtime_ns, stat.st_size, file_hash(doc.path)]
     return current
@@ -70,12 +75,20 @@ def documents_folder_sensor(context: dg.SensorEvaluationContext, paths: ProjectP
     if not changed and not removed:
         return dg.SkipReason("no document added, changed or removed")
     context.log.info(f"{len(changed)} new or changed, {len(removed)} removed")
+    # Run keys name the content and when it was seen, so a file changed back to an earlier version
+    # is processed again (Dagster skips a run key it has seen).
     run_requests = [
-        dg.RunRequest(partition_key=doc_id, run_key=f"{doc_id}@{current[doc_id][2]}", asset_selection=[clean_markdown.key, chunks.key])
+        dg.RunRequest(
+            partition_key=doc_id, run_key=f"{doc_id}@{current[doc_id][2][:16]}@{current[doc_id][0]}",
+            asset_selection=[clean_markdown.key, chunks.key],
+        )
         for doc_id in changed
     ]
     if removed:
-        run_requests.append(dg.RunRequest(run_key=f"removed:{','.join(removed)}:{context.cursor}", asset_selection=[question_pairs.key, base_index.key]))
+        removed_key = hashlib.sha256("\n".join(removed).encode()).hexdigest()[:16]
+        run_requests.append(
+            dg.RunRequest(run_key=f"removed:{removed_key}@{time.time_ns()}", asset_selection=[question_pairs.key, base_index.key])
+        )
     new = [d for d in changed if d not in known]
     return dg.SensorResult(
         run_requests=run_requests,
@@ -89,8 +102,11 @@ def documents_folder_sensor(context: dg.SensorEvaluationContext, paths: ProjectP
 
 retraining_job = dg.define_asset_job(
     "retraining",
-    selection=dg.AssetSelection.assets(split_question_pairs, base_metrics, bm25_metrics, finetuned_model, finetuned_index, finetuned_metrics, comparison),
-    description="Split, train, index and evaluate again on the current question pairs.",
+    selection=dg.AssetSelection.assets(
+        question_pairs, base_index, split_question_pairs, base_metrics, bm25_metrics,
+        finetuned_model, finetuned_index, finetuned_metrics, comparison,
+    ),
+    description="Bring questions and the base index up to date (incrementally), then split, train, index and evaluate.",
 )
 
 

@@ -91,7 +91,8 @@ def run(settings: Settings, select: str) -> int:
     if not result.success:
         print(f"rag-ft: run {result.run_id} failed; see the log above or `rag-ft ui`", file=sys.stderr)
         return 1
-    _print_comparison(settings)
+    if any(event.asset_key == dg.AssetKey("comparison") for event in result.get_asset_materialization_events()):
+        _print_comparison(settings)  # only a comparison this run made: an older one would mislead
     return 0
 
 

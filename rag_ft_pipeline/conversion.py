@@ -13,7 +13,7 @@ from pypdf.errors import PdfReadError
 MARKDOWN_EXTENSIONS = frozenset({".md", ".markdown"})
 MARKITDOWN_EXTENSIONS = frozenset({".docx", ".html", ".htm"})
 SUPPORTED_EXTENSIONS = MARKDOWN_EXTENSIONS | MARKITDOWN_EXTENSIONS | {".pdf", ".txt"}
-DEFAULT_MAX_BYTES = 50 * 1024 * 1024
+DEFAULT_MAX_BYTES = 50 * 1024 * 1024  # 50 MiB, as `max_file_mb` of clean_markdown
 
 
 class DocumentError(Exception):
@@ -82,7 +82,7 @@ def check_source(path: Path, docs_dir: Path, max_bytes: int) -> None:
         raise DocumentError("the file no longer exists")
     size = path.stat().st_size
     if size > max_bytes:
-        raise DocumentError(f"the file is {size / 1e6:.1f} MB, over the {max_bytes / 1e6:.0f} MB limit")
+        raise DocumentError(f"the file is {size / 2**20:.1f} MB, over the {max_bytes / 2**20:.0f} MB limit")
 
 
 def document_markdown(path: Path) -> tuple[str, bool]:

@@ -15,10 +15,6 @@ MAP_K = 100
 SEARCH_DEPTH = MAP_K  # how many results each query fetches
 
 
-def metric_names(ks: Sequence[int] = KS) -> list[str]:
-    return [f"recall@{k}" for k in ks] + [f"mrr@{k}" for k in ks] + [f"ndcg@{NDCG_K}", f"map@{MAP_K}"]
-
-
 def query_metrics(ranking: Sequence[str], relevant: set[str], ks: Sequence[int] = KS) -> dict[str, float]:
     """For one query with binary relevance: Recall@k (share of relevant items in the top k),
     MRR@k (1/rank of the first relevant item within k), NDCG@10 and MAP@100 (average precision

@@ -78,11 +78,3 @@ def sync_index(
     return IndexUpdate(
         added=len(todo) - updated, updated=updated, removed=len(stale), unchanged=len(chunks) - len(todo)
     )
-
-
-def search(collection: Collection, query_embeddings: np.ndarray, k: int) -> list[list[str]]:
-    """The ids of the top `k` chunks for each query, best first."""
-    if len(query_embeddings) == 0:
-        return []
-    result = collection.query(query_embeddings=query_embeddings, n_results=min(k, collection.count()), include=[])
-    return result["ids"]

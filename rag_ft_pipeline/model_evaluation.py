@@ -23,8 +23,6 @@ class EvaluationResult:
     metrics: dict[str, float]
     per_query: pd.DataFrame  # one row per eval question: metrics, rank of its chunk, top hit
     golden: dict[str, dict[str, float]] | None = None  # {"chunk": metrics, "document": metrics}
-    golden_per_query: dict[str, pd.DataFrame] | None = None
-    ann_agreement_at_10: float | None = None  # approximate index vs exact search
 
 
 def means(frame: pd.DataFrame) -> dict[str, float]:
@@ -57,7 +55,6 @@ def evaluate_retriever(
             "document": per_query_metrics([document_ranking(r, doc_of) for r in golden_rankings], golden.documents),
         }
         result.golden = {level: means(frame) for level, frame in by_level.items()}
-        result.golden_per_query = by_level
     return result
 
 
@@ -71,14 +68,15 @@ class DenseRanker:
         self.encode_queries = encode_queries
         self.ids: list[str] = stored["ids"]
         self.corpus = np.asarray(stored["embeddings"], dtype=np.float32)
-        self._agreements: list[float] = []
+        self._agreements: list[float] = []  # one share per query
 
     def __call__(self, queries: Sequence[str]) -> list[list[str]]:
         if not queries:
             return []
         embeddings = self.encode_queries(queries)
         found = self.collection.query(query_embeddings=embeddings, n_results=min(SEARCH_DEPTH, len(self.ids)), include=[])["ids"]
-        self._agreements.append(top_k_agreement(found, exact_rankings(embeddings, self.corpus, self.ids, 10), k=10))
+        exact = exact_rankings(embeddings, self.corpus, self.ids, 10)
+        self._agreements.extend(top_k_agreement([a], [e], k=10) for a, e in zip(found, exact))
         return found
 
     @property

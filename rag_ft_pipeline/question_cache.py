@@ -15,7 +15,7 @@ class QuestionCache:
 
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(path)
+        self._db = sqlite3.connect(path, timeout=30)  # another run may be writing answers too
         self._db.execute(
             "CREATE TABLE IF NOT EXISTS pairs (content_hash TEXT, fingerprint TEXT, pairs TEXT,"
             " PRIMARY KEY (content_hash, fingerprint))"

@@ -53,6 +53,7 @@ def filter_pairs(
     check_copying: bool,
     max_copied_words: int = 10,
     round_trip: tuple[SentenceTransformer, int] | None = None,
+    query_prompt: str | None = None,
 ) -> pd.DataFrame:
     """Drop empty questions, questions asked of more than one chunk, questions that copy more than
     `max_copied_words` consecutive words of their chunk (when `check_copying`), and optionally
@@ -71,7 +72,7 @@ def filter_pairs(
         model, top_k = round_trip
         ids = list(chunk_texts)
         corpus = model.encode([chunk_texts[i] for i in ids], normalize_embeddings=True, convert_to_tensor=True)
-        queries = model.encode(pairs["query"].tolist(), normalize_embeddings=True, convert_to_tensor=True)
+        queries = model.encode(pairs["query"].tolist(), normalize_embeddings=True, convert_to_tensor=True, prompt=query_prompt)
         hits = semantic_search(queries, corpus, top_k=top_k)
         missed = pd.Series(
             [chunk_id not in {ids[h["corpus_id"]] for h in found} for chunk_id, found in zip(pairs["chunk_id"], hits)],

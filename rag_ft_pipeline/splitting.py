@@ -31,9 +31,10 @@ def split_pairs(
     column = SPLIT_UNITS[by]
     units = np.array(sorted(pairs[column].unique()))
     np.random.default_rng(seed).shuffle(units)
-    n_eval = round(len(units) * eval_fraction)
+    # At least one unit on each held-out side once there are enough to spare one.
+    n_eval = max(1, round(len(units) * eval_fraction)) if len(units) >= 2 and eval_fraction > 0 else 0
     rest = units[n_eval:]
-    n_validation = round(len(rest) * validation_fraction)
+    n_validation = max(1, round(len(rest) * validation_fraction)) if len(rest) >= 3 and validation_fraction > 0 else 0
 
     def rows(selected) -> pd.DataFrame:
         return pairs[pairs[column].isin(set(selected))].sort_values(["chunk_id", "query"]).reset_index(drop=True)

@@ -7,7 +7,7 @@ import json
 import logging
 import shutil
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import pandas as pd
@@ -59,7 +59,6 @@ class TrainingResult:
     resumed_from_step: int
     seconds: float
     best_validation_ndcg: float | None
-    log_history: list[dict] = field(default_factory=list)
 
 
 def estimate_training_seconds(n_pairs: int, settings: TrainingSettings, pairs_per_second: float = CPU_PAIRS_PER_SECOND) -> float:
@@ -125,10 +124,15 @@ def _train_dataset(model: SentenceTransformer, train: pd.DataFrame, settings: Tr
 
 def _resumable_checkpoint(checkpoints: Path) -> tuple[Path | None, int]:
     """The newest complete checkpoint and its step. The trainer writes trainer_state.json last, so a
-    checkpoint without it was cut off mid-write: it is removed."""
+    checkpoint without a whole one (or without weights) was cut off mid-write: it is removed."""
     complete: dict[int, Path] = {}
     for path in checkpoints.glob("checkpoint-*"):
-        if (path / "trainer_state.json").exists():
+        try:
+            json.loads((path / "trainer_state.json").read_text())
+            whole = any(path.glob("*.safetensors")) or any(path.glob("*.bin"))
+        except (OSError, ValueError):
+            whole = False
+        if whole:
             complete[int(path.name.rsplit("-", 1)[1])] = path
         else:
             shutil.rmtree(path, ignore_errors=True)
@@ -210,5 +214,4 @@ def train_model(
         resumed_from_step=resumed_from,
         seconds=seconds,
         best_validation_ndcg=float(best) if best is not None else None,
-        log_history=trainer.state.log_history,
     )

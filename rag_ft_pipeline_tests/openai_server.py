@@ -57,6 +57,8 @@ class OpenAICompatibleServer:
         self.script = script
         self.requests: list[dict[str, Any]] = []
         self.attempts: Counter[str] = Counter()
+        self.in_flight = 0
+        self.max_in_flight = 0  # the most requests the server was answering at once
         self._lock = threading.Lock()
         server = self
 
@@ -68,8 +70,12 @@ class OpenAICompatibleServer:
                     server.requests.append({"path": self.path, "headers": {k.lower(): v for k, v in self.headers.items()}, "body": body})
                     attempt = server.attempts[passage]
                     server.attempts[passage] += 1
+                    server.in_flight += 1
+                    server.max_in_flight = max(server.max_in_flight, server.in_flight)
                 reply = server.script(body, attempt)
                 time.sleep(reply.delay)
+                with server._lock:
+                    server.in_flight -= 1
                 if reply.status == 200:
                     arguments = reply.arguments if reply.arguments is not None else json.dumps({"questions": reply.questions})
                     payload = json.dumps(completion(body, arguments)).encode()

@@ -9,7 +9,7 @@ import pandas as pd
 
 from rag_ft_pipeline.chunking import Chunk, chunk_document, read_chunks, token_counter, write_chunks
 from rag_ft_pipeline.cleaning import CleaningStats
-from rag_ft_pipeline.conversion import DocumentError
+from rag_ft_pipeline.conversion import DocumentError, check_source
 from rag_ft_pipeline.document_status import CONVERTED, DUPLICATE, FAILED, DocumentStatusStore
 from rag_ft_pipeline.ingest import convert_document, file_hash
 from rag_ft_pipeline.paths import ProjectPathsResource
@@ -58,6 +58,7 @@ def clean_markdown(context: dg.AssetExecutionContext, config: CleanMarkdownConfi
     active = current_document_ids(context.instance)
     status = DocumentStatusStore(paths.document_status_file())
     converted, cleaning = [], CleaningStats()
+    max_bytes = int(config.max_file_mb * 1024 * 1024)
     progress = progress_logger(context.log, "converting documents")
     try:
         for done, doc_id in enumerate(context.partition_keys, start=1):
@@ -67,14 +68,15 @@ def clean_markdown(context: dg.AssetExecutionContext, config: CleanMarkdownConfi
             source = paths.document(doc_id)
             source_hash = None
             try:
-                source_hash = file_hash(source) if source.is_file() else None
-                original = source_hash and status.converted_with_hash(source_hash, active, other_than=doc_id)
+                check_source(source, paths.docs_path, max_bytes)  # refused files are never read, not even hashed
+                source_hash = file_hash(source)
+                original = status.converted_with_hash(source_hash, active, other_than=doc_id)
                 if original:
                     status.record(doc_id, source_hash, DUPLICATE, f"same content as {original}: processed once")
                     continue
-                text, stats = convert_document(source, paths.docs_path, int(config.max_file_mb * 1e6))
-            except (DocumentError, OSError) as error:
-                reason = str(error) if isinstance(error, DocumentError) else f"cannot read: {error.strerror or error}"
+                text, stats = convert_document(source, paths.docs_path, max_bytes)
+            except Exception as error:  # whatever a converter raises, the other documents go on
+                reason = str(error) if isinstance(error, DocumentError) else f"{type(error).__name__}: {error}"
                 context.log.warning(f"{doc_id}: {reason}")
                 status.record(doc_id, source_hash, FAILED, reason)  # retried once its content changes
                 continue

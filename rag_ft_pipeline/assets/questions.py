@@ -58,6 +58,7 @@ def question_pairs(
         check_copying=not generator.extractive,
         max_copied_words=config.max_copied_words,
         round_trip=(embedding_model.load(), config.round_trip_top_k) if config.round_trip_top_k else None,
+        query_prompt=embedding_model.effective_query_prompt,
     )
     return dg.Output(
         pairs,
@@ -131,6 +132,8 @@ class SplitConfig(dg.Config):
 def split_question_pairs(context: dg.AssetExecutionContext, config: SplitConfig, question_pairs: pd.DataFrame):
     """A seeded split by chunk: eval is held out first, validation is taken from what remains."""
     split = split_pairs(question_pairs, config.eval_fraction, config.validation_fraction, config.seed, by=config.split_by)
+    if split.eval.empty:
+        raise dg.Failure(f"no eval questions from {len(question_pairs)} pairs: add documents or raise eval_fraction")
     for name, frame in (("train_pairs", split.train), ("validation_pairs", split.validation), ("eval_pairs", split.eval)):
         yield dg.Output(
             frame,
@@ -141,6 +144,7 @@ def split_question_pairs(context: dg.AssetExecutionContext, config: SplitConfig,
 
 @dg.asset_check(
     asset="eval_pairs",
+    blocking=True,  # a leaking split must not go on to train and report flattering numbers
     description="Nothing of the eval set is seen in training: no eval chunk is a training or validation "
     "positive, no question is in both, and with a split by document no document is on both sides.",
     additional_ins={"train_pairs": dg.AssetIn(), "validation_pairs": dg.AssetIn()},

@@ -91,7 +91,6 @@ def measure_dense(
     golden = golden_set(paths, all_chunks)
     ranker = DenseRanker(vector_store.collection(index["collection"]), lambda q: encode(model, q, batch_size=batch_size, prompt=query_prompt))
     result = evaluate_retriever(name, ranker, eval_pairs, golden, {c.chunk_id: c.doc_id for c in all_chunks})
-    result.ann_agreement_at_10 = ranker.agreement
     extra = {"ann_agreement@10": dg.MetadataValue.float(ranker.agreement), "query_prompt": query_prompt or ""}
     if matryoshka_dims:
         by_dim = ranker.truncated_metrics(eval_pairs, matryoshka_dims)
@@ -167,6 +166,8 @@ def comparison(
     """Base, fine-tuned and BM25 side by side, with a paired bootstrap 95% interval for each
     fine-tuned minus base difference: a table, comparison.json / .csv and a bar chart."""
     results = {"base": base_metrics, "finetuned": finetuned_metrics, "bm25": bm25_metrics}
+    if not all(r.per_query["query"].tolist() == base_metrics.per_query["query"].tolist() for r in results.values()):
+        raise dg.Failure("the models were scored on different eval questions: rematerialize their metrics together")
     by_model = {name: r.metrics for name, r in results.items()}
     intervals = {
         metric: paired_bootstrap(base_metrics.per_query[metric].to_numpy(), finetuned_metrics.per_query[metric].to_numpy())
