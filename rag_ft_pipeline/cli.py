@@ -23,12 +23,13 @@ def _parser() -> argparse.ArgumentParser:
     common.add_argument("--golden-set", help=f"JSON lines of human-written questions to score too (env {GOLDEN_SET_ENV})")
     commands = parser.add_subparsers(dest="command", required=True)
     run = commands.add_parser("run", parents=[common], help="materialize the pipeline and print the comparison")
-    run.add_argument("--select", default="*", help="Dagster asset selection, e.g. 'key:chunks' or 'key:question_pairs+' (default: everything)")
+    run.add_argument("--select", help="Dagster asset selection, e.g. 'key:chunks' or 'key:question_pairs+' (default: everything but onnx_model)")
+    run.add_argument("--onnx", action="store_true", help="also export the best model to ONNX int8 and measure it beside torch")
     search = commands.add_parser("search", parents=[common], help="a question in: the top chunks of the base and the fine-tuned model side by side")
     search.add_argument("question")
     search.add_argument("-k", type=int, default=5)
     evaluate = commands.add_parser("evaluate", parents=[common], help="score any saved model on the eval pairs and/or a golden file")
-    evaluate.add_argument("model", help="a model folder, a hub id, or 'base' for the base model")
+    evaluate.add_argument("model", help="a model folder, an ONNX export folder, a hub id, or 'base' for the base model")
     evaluate.add_argument("--golden", help="JSON lines of human-written questions (see README)")
     evaluate.add_argument("--no-eval-pairs", action="store_true", help="score only the golden file")
     ui = commands.add_parser("ui", parents=[common], help="register the documents and start `dagster dev`")
@@ -78,21 +79,35 @@ def _print_comparison(settings: Settings) -> None:
     print(f"chart: {path.with_name('comparison.png')}\ntable: {path}")
 
 
-def run(settings: Settings, select: str) -> int:
+def _print_onnx(instance) -> None:
+    import dagster as dg
+
+    event = instance.get_latest_materialization_event(dg.AssetKey("onnx_model"))
+    metadata = {name: value.value for name, value in event.asset_materialization.metadata.items()}
+    print(f"\nONNX int8 export of the {metadata['source']} model, beside torch "
+          f"({metadata['speedup']}x the chunks per second):\n{metadata['metrics']}")
+    if "golden_metrics" in metadata:
+        print(f"\nGolden set:\n{metadata['golden_metrics']}")
+    print(f"folder: {metadata['folder']}")
+
+
+def run(settings: Settings, select: str | None, onnx: bool) -> int:
     import dagster as dg
 
     from rag_ft_pipeline.definitions import build_definitions
-    from rag_ft_pipeline.runner import materialize_pipeline, register_documents
+    from rag_ft_pipeline.runner import DEFAULT_SELECTION, WITH_ONNX, materialize_pipeline, register_documents
 
     instance = dg.DagsterInstance.get()
     doc_ids = register_documents(settings, instance)
     print(f"rag-ft: {len(doc_ids)} documents in {settings.docs_dir}; artifacts in {settings.artifacts_dir}")
-    result = materialize_pipeline(build_definitions(settings), instance, select)
+    result = materialize_pipeline(build_definitions(settings), instance, select or (WITH_ONNX if onnx else DEFAULT_SELECTION))
     if not result.success:
         print(f"rag-ft: run {result.run_id} failed; see the log above or `rag-ft ui`", file=sys.stderr)
         return 1
     if any(event.asset_key == dg.AssetKey("comparison") for event in result.get_asset_materialization_events()):
         _print_comparison(settings)  # only a comparison this run made: an older one would mislead
+    if any(event.asset_key == dg.AssetKey("onnx_model") for event in result.get_asset_materialization_events()):
+        _print_onnx(instance)
     return 0
 
 
@@ -150,13 +165,17 @@ def evaluate_command(settings: Settings, model_name: str, golden_file: str | Non
     from rag_ft_pipeline.embedding import encode, load_model
     from rag_ft_pipeline.golden import golden_relevance, load_golden_set
     from rag_ft_pipeline.inspection import evaluate_saved_model
+    from rag_ft_pipeline.onnx_export import OnnxEncoder, is_onnx_export
 
     defs = build_definitions(settings)
     instance = dg.DagsterInstance.get()
     embedding = defs.resources["embedding_model"]
     if model_name != "base" and not Path(model_name).exists() and "/" not in model_name:
         raise MissingArtifact(f"model not found: {model_name} (a folder, a hub id, or 'base')")
-    model = embedding.load() if model_name == "base" else load_model(model_name, embedding.device)
+    if model_name == "base":
+        model = embedding.load()
+    else:
+        model = OnnxEncoder(model_name) if is_onnx_export(model_name) else load_model(model_name, embedding.device)
     chunks = load_chunks(defs.resources["paths"], current_document_ids(instance))
     if not chunks:
         raise MissingArtifact("no chunks yet: run `rag-ft run` (or materialize chunks) first")
@@ -187,7 +206,7 @@ def main(argv: list[str] | None = None) -> int:
     warnings.filterwarnings("ignore", module="dagster")
     try:
         if args.command == "run":
-            return run(settings, args.select)
+            return run(settings, args.select, args.onnx)
         if args.command == "search":
             return search_command(settings, args.question, args.k)
         if args.command == "evaluate":

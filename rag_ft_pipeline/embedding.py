@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from functools import lru_cache
+from typing import Protocol
 
 import numpy as np
 from sentence_transformers import SentenceTransformer
@@ -38,8 +39,16 @@ def load_model(name_or_path: str, device: str | None = None) -> SentenceTransfor
     return SentenceTransformer(resolve_model_path(name_or_path), device=device)
 
 
+class Encoder(Protocol):
+    """What `encode` needs: a SentenceTransformer, or the ONNX export's `OnnxEncoder`."""
+
+    def encode(self, sentences: list[str], *, batch_size: int, normalize_embeddings: bool, convert_to_numpy: bool, prompt: str | None) -> np.ndarray: ...
+
+    def get_embedding_dimension(self) -> int | None: ...
+
+
 def encode(
-    model: SentenceTransformer,
+    model: Encoder,
     texts: Sequence[str],
     batch_size: int = 32,
     progress: Progress | None = None,
@@ -55,5 +64,5 @@ def encode(
         if progress is not None:
             progress(start + len(part), len(texts))
     if not slices:
-        return np.zeros((0, model.get_sentence_embedding_dimension() or 0), dtype=np.float32)
+        return np.zeros((0, model.get_embedding_dimension() or 0), dtype=np.float32)
     return np.concatenate(slices)

@@ -5,8 +5,13 @@ from __future__ import annotations
 import dagster as dg
 
 from rag_ft_pipeline.assets.documents import documents_partitions
+from rag_ft_pipeline.assets.export import onnx_model
 from rag_ft_pipeline.ingest import document_ids
 from rag_ft_pipeline.settings import Settings
+
+# Everything but the optional ONNX export, which runs on request (`rag-ft run --onnx`, or the UI).
+DEFAULT_SELECTION = dg.AssetSelection.all() - dg.AssetSelection.assets(onnx_model)
+WITH_ONNX = dg.AssetSelection.all()
 
 
 def register_documents(settings: Settings, instance: dg.DagsterInstance) -> list[str]:
@@ -21,10 +26,10 @@ def register_documents(settings: Settings, instance: dg.DagsterInstance) -> list
 
 
 def materialize_pipeline(
-    defs: dg.Definitions, instance: dg.DagsterInstance, selection: str = "*", log_level: str = "INFO",
+    defs: dg.Definitions, instance: dg.DagsterInstance, selection: str | dg.AssetSelection = DEFAULT_SELECTION, log_level: str = "INFO",
     op_config: dict | None = None,
 ) -> dg.ExecuteInProcessResult:
-    """Materialize `selection` (default: everything, with its checks) over all document partitions
+    """Materialize `selection` (default: all but the ONNX export, with checks) over all document partitions
     in a single run, as the per-document assets' single-run backfill policy allows. `op_config`
     sets assets' configs, e.g. {"finetuned_model": {"epochs": 1}}."""
     keys = instance.get_dynamic_partitions(documents_partitions.name)

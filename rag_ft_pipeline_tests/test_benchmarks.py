@@ -2,6 +2,7 @@
 (the machines are noisy; the figures are for people to read)."""
 
 import json
+import math
 import subprocess
 import sys
 from pathlib import Path
@@ -15,7 +16,7 @@ pytestmark = pytest.mark.slow
 if not FDA_GUIDANCE.is_dir():
     pytest.skip(f"shared FDA corpus not found at {FDA_GUIDANCE}", allow_module_level=True)
 
-from benchmarks import common, incremental, indexing, llm_throughput, quality, scale, training  # noqa: E402
+from benchmarks import common, incremental, indexing, llm_throughput, onnx_inference, quality, scale, training  # noqa: E402
 
 # Short FDA texts (dental device guidance, 34 to 51 chunks each) keep every run to seconds.
 SHORT_DOCS = ["--fda-start", "20"]
@@ -25,7 +26,7 @@ def run(benchmark: common.Benchmark, *flags: str) -> common.Result:
     result = benchmark.run(common.parse_args([benchmark], [*SHORT_DOCS, *flags]))
     assert result.benchmark == benchmark.NAME and result.figures
     for figure in result.figures:
-        assert figure.pipeline >= 0 and figure.met in (True, False, None)
+        assert math.isfinite(figure.pipeline) and figure.met in (True, False, None)
         if figure.alternative is not None:
             assert figure.ratio is not None and figure.ratio > 0, figure
     json.dumps(result.to_json())  # everything it reports can be written out
@@ -44,6 +45,16 @@ def test_training_trains_the_same_pairs_both_ways():
     assert result.details["pairs"] == 32
     assert [t["run"] for t in result.details["trials"]] == ["bare", "pipeline"]
     assert all(t["pairs"] == 32 and t["seconds"] > 0 for t in result.details["trials"])
+
+
+def test_onnx_inference_encodes_and_searches_with_both_models():
+    result = run(onnx_inference, "--onnx-chunks", "60", "--onnx-questions", "12")
+    details = result.details
+    assert details["chunks"] == 60 and details["questions"] == 12
+    assert {t["model"] for t in details["trials"]} == {"torch fp32", "onnx int8"}
+    assert 0.9 < details["cosine_min"] <= details["cosine_mean"] <= 1.0 + 1e-6
+    assert all(0.0 <= details["recall@10"][m] <= 1.0 for m in ("torch fp32", "onnx int8"))
+    assert result.figure("Recall@10 lost (points)").alternative is None
 
 
 def test_incremental_update_does_only_the_new_documents_work():

@@ -54,9 +54,10 @@ def test_search_and_evaluate_against_a_materialized_project(tmp_path: Path):
     assert missing.returncode == 2 and "no base_index yet: run `rag-ft run`" in missing.stderr
 
     golden = SAMPLE_DOCS.parent / "sample_golden.jsonl"
-    run = rag_ft("run", "--docs-dir", str(SAMPLE_DOCS), "--golden-set", str(golden), cwd=tmp_path)
+    run = rag_ft("run", "--docs-dir", str(SAMPLE_DOCS), "--golden-set", str(golden), "--onnx", cwd=tmp_path)
     assert run.returncode == 0, run.stderr[-3000:]
     assert "Golden set (human-written questions)" in run.stdout and "best by NDCG@10" in run.stdout
+    assert "ONNX int8 export of the" in run.stdout and "| recall@10" in run.stdout
 
     search = rag_ft("search", "How long may a sponsor take to report a fatal unexpected reaction?", "-k", "3",
                     "--docs-dir", str(SAMPLE_DOCS), cwd=tmp_path)
@@ -69,5 +70,9 @@ def test_search_and_evaluate_against_a_materialized_project(tmp_path: Path):
     assert evaluate.returncode == 0, evaluate.stderr[-3000:]
     assert "24 golden questions" in evaluate.stdout
     assert "eval pairs" in evaluate.stdout and "golden (document)" in evaluate.stdout and "ndcg@10" in evaluate.stdout
+    onnx = next((tmp_path / "artifacts" / "onnx_model").glob("*/model_int8.onnx")).parent
+    evaluate_onnx = rag_ft("evaluate", str(onnx), "--golden", str(golden), "--docs-dir", str(SAMPLE_DOCS), cwd=tmp_path)
+    assert evaluate_onnx.returncode == 0, evaluate_onnx.stderr[-3000:]
+    assert "24 golden questions" in evaluate_onnx.stdout and "golden (chunk)" in evaluate_onnx.stdout
     nowhere = rag_ft("evaluate", "no-such-model", "--docs-dir", str(SAMPLE_DOCS), cwd=tmp_path)
     assert nowhere.returncode == 2 and "model not found: no-such-model" in nowhere.stderr

@@ -37,7 +37,8 @@ def test_whole_graph_on_the_sample_corpus(tmp_path: Path):
         assert result.success
 
         for key in defs.resolve_asset_graph().get_all_asset_keys():
-            assert materializations(instance, key.to_user_string()), f"{key} was not materialized"
+            optional = key == dg.AssetKey("onnx_model")  # runs on request only
+            assert bool(materializations(instance, key.to_user_string())) != optional, f"{key}"
         assert len(materializations(instance, "clean_markdown")) == len(doc_ids)  # one event per document
         checks = result.get_asset_check_evaluations()
         assert checks and all(check.passed for check in checks)
@@ -72,6 +73,23 @@ def test_whole_graph_on_the_sample_corpus(tmp_path: Path):
         assert materialize_pipeline(defs, instance, selection="question_pairs").success
         rerun = latest_metadata(instance, "question_pairs")
         assert rerun["generated"] == 0 and rerun["cache_hits"] == rerun["chunks"]
+
+        # The optional ONNX export of the best model, measured beside torch on the same questions.
+        exported = materialize_pipeline(defs, instance, selection="onnx_model")
+        assert exported.success
+        [check] = exported.get_asset_check_evaluations()
+        assert check.check_name == "onnx_model_keeps_recall" and check.passed
+        onnx_meta = latest_metadata(instance, "onnx_model")
+        finetuned_better = comparison["finetuned"]["ndcg@10"] > comparison["base"]["ndcg@10"]
+        assert onnx_meta["source"] == ("finetuned" if finetuned_better else "base")
+        folder = Path(onnx_meta["folder"])
+        assert folder.is_relative_to(settings.artifacts_dir / "onnx_model") and (folder / "model_int8.onnx").exists()
+        report = json.loads((folder / "onnx_metrics.json").read_text())
+        for name in ("torch", "onnx_int8"):
+            assert 0.0 <= report["metrics"][name]["recall@10"] <= 1.0
+            assert 0.0 <= report["metrics"][name]["golden"]["chunk"]["ndcg@10"] <= 1.0
+        assert report["speedup"] > 0 and onnx_meta["int8_min_cosine"] > 0.9
+        assert "recall@10" in onnx_meta["metrics"] and "golden_metrics" in onnx_meta
 
 
 def test_real_fda_text_chunks_within_limits_and_yields_questions(tmp_path: Path, fda_guidance_dir: Path):

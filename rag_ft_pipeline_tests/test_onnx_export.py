@@ -1,0 +1,84 @@
+"""The ONNX int8 export of the real packaged model: it reproduces torch, and retrieves as well."""
+
+import json
+import random
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from rag_ft_pipeline.chunking import chunk_document
+from rag_ft_pipeline.embedding import encode, load_model, resolve_model_path
+from rag_ft_pipeline.evaluation import exact_rankings, per_query_metrics
+from rag_ft_pipeline.ingest import convert_document
+from rag_ft_pipeline.onnx_export import CONFIG_FILE, FP32_FILE, INT8_FILE, OnnxEncoder, OnnxExportError, export_onnx, is_onnx_export
+from rag_ft_pipeline.questions import InverseClozeGenerator
+from rag_ft_pipeline.settings import DEFAULT_BASE_MODEL
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def fda_chunks(fda_guidance_dir: Path, count_tokens) -> list:
+    paths = sorted(fda_guidance_dir.glob("*.md"))[20:24]  # four short dental device guidances
+    return [c for p in paths for c in chunk_document(p.name, convert_document(p, fda_guidance_dir)[0], 112, count_tokens)]
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory, fda_chunks) -> Path:
+    folder = tmp_path_factory.mktemp("onnx") / "export"
+    export = export_onnx(resolve_model_path(DEFAULT_BASE_MODEL), folder, [c.text for c in fda_chunks[:32]])
+    assert export.fp32_min_cosine > 0.9999
+    assert 0.95 < export.int8_min_cosine <= export.int8_mean_cosine <= 1.0 + 1e-6
+    assert export.fused_operators.get("Attention") == 6  # one fused attention per MiniLM layer
+    return folder
+
+
+def test_export_writes_both_graphs_the_tokenizer_and_its_settings(exported: Path):
+    assert is_onnx_export(exported)
+    assert (exported / INT8_FILE).stat().st_size < 0.7 * (exported / FP32_FILE).stat().st_size
+    assert (exported / "tokenizer.json").exists()
+    config = json.loads((exported / CONFIG_FILE).read_text())
+    assert config["max_seq_length"] == 256 and config["dimension"] == 384 and config["per_channel"] is True
+
+
+def test_fp32_graph_matches_torch_on_texts_it_was_not_checked_on(exported: Path):
+    texts = ["What must a sponsor report within 15 days?", "Dental impressions are taken with alginate. " * 40]  # the second is truncated
+    torch_embeddings = encode(load_model(DEFAULT_BASE_MODEL, "cpu"), texts)
+    onnx_embeddings = encode(OnnxEncoder(exported, quantized=False), texts)
+    np.testing.assert_allclose(onnx_embeddings, torch_embeddings, atol=1e-4)
+
+
+def test_encoder_keeps_input_order_applies_the_prompt_and_normalizes(exported: Path):
+    encoder = OnnxEncoder(exported)
+    texts = ["a short one", "a somewhat longer sentence about device labeling", "mid length text here"]
+    forward, backward = encoder.encode(texts, batch_size=2), encoder.encode(texts[::-1], batch_size=2)
+    np.testing.assert_allclose(forward, backward[::-1], atol=1e-5)
+    np.testing.assert_allclose(np.linalg.norm(forward, axis=1), 1.0, atol=1e-5)
+    prompted = encoder.encode(texts, prompt="query: ")
+    np.testing.assert_allclose(prompted, encoder.encode([f"query: {t}" for t in texts]), atol=1e-6)
+    assert not np.allclose(prompted, forward, atol=1e-3)
+    assert encode(encoder, []).shape == (0, 384)
+
+
+def test_int8_retrieves_as_well_as_torch_on_real_fda_chunks(exported: Path, fda_chunks):
+    ids, texts = [c.chunk_id for c in fda_chunks], [c.text for c in fda_chunks]
+    generator, queries, relevant = InverseClozeGenerator(), [], []
+    for chunk in random.Random(0).sample(fda_chunks, len(fda_chunks)):
+        pairs = generator.generate(chunk.text).pairs
+        if pairs:
+            queries.append(pairs[0].query)
+            relevant.append({chunk.chunk_id})
+    queries, relevant = queries[:60], relevant[:60]
+    recall = {}
+    for name, model in {"torch": load_model(DEFAULT_BASE_MODEL, "cpu"), "int8": OnnxEncoder(exported)}.items():
+        rankings = exact_rankings(encode(model, queries), encode(model, texts), ids, 10)
+        recall[name] = per_query_metrics(rankings, relevant)["recall@10"].mean()
+    assert len(fda_chunks) > 100 and len(queries) == 60
+    assert recall["torch"] > 0.8  # the task is real: questions find their chunk among 100+
+    assert recall["int8"] >= recall["torch"] - 0.05, recall  # at most three of 60 questions lost
+
+
+def test_a_folder_that_is_not_an_export_is_refused(tmp_path: Path):
+    with pytest.raises(OnnxExportError, match="not a folder written by export_onnx"):
+        OnnxEncoder(tmp_path)
