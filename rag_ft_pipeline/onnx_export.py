@@ -145,7 +145,7 @@ class OnnxEncoder:
     `SentenceTransformer.encode`, so the pipeline's `encode` takes either. Texts are batched by
     length, as sentence-transformers does, so batches carry little padding."""
 
-    def __init__(self, folder: str | Path, quantized: bool = True, threads: int | None = None) -> None:
+    def __init__(self, folder: str | Path, quantized: bool = True, threads: int | None = None, profile_prefix: str | None = None) -> None:
         folder = Path(folder)
         if not is_onnx_export(folder):
             raise OnnxExportError(f"{folder}: no {CONFIG_FILE}; not a folder written by export_onnx")
@@ -154,6 +154,8 @@ class OnnxEncoder:
         options = ort.SessionOptions()
         if threads:
             options.intra_op_num_threads = threads
+        if profile_prefix:  # onnxruntime's profiler: per-operator times, written by session.end_profiling()
+            options.enable_profiling, options.profile_file_prefix = True, profile_prefix
         self.session = ort.InferenceSession(str(folder / (INT8_FILE if quantized else FP32_FILE)), options, providers=["CPUExecutionProvider"])
 
     def get_embedding_dimension(self) -> int:
