@@ -9,6 +9,7 @@ import os
 import sys
 import warnings
 from pathlib import Path
+from typing import Any
 
 from rag_ft_pipeline.ingest import NoDocumentsError, document_ids
 from rag_ft_pipeline.settings import ARTIFACTS_DIR_ENV, BASE_MODEL_ENV, DOCS_DIR_ENV, GOLDEN_SET_ENV, Settings
@@ -79,35 +80,35 @@ def _print_comparison(settings: Settings) -> None:
     print(f"chart: {path.with_name('comparison.png')}\ntable: {path}")
 
 
-def _print_onnx(instance) -> None:
-    import dagster as dg
-
-    event = instance.get_latest_materialization_event(dg.AssetKey("onnx_model"))
-    metadata = {name: value.value for name, value in event.asset_materialization.metadata.items()}
-    print(f"\nONNX int8 export of the {metadata['source']} model, beside torch "
-          f"({metadata['speedup']}x the chunks per second):\n{metadata['metrics']}")
-    if "golden_metrics" in metadata:
-        print(f"\nGolden set:\n{metadata['golden_metrics']}")
-    print(f"folder: {metadata['folder']}")
+def _print_onnx(metadata: dict[str, Any]) -> None:
+    print(f"\nONNX int8 export of the {metadata['source']} model, beside torch on the CPU "
+          f"({metadata['speedup']}x the chunks per second):\n{metadata['metrics']}\nfolder: {metadata['folder']}")
 
 
 def run(settings: Settings, select: str | None, onnx: bool) -> int:
     import dagster as dg
 
+    from rag_ft_pipeline.assets import DEFAULT_SELECTION
     from rag_ft_pipeline.definitions import build_definitions
-    from rag_ft_pipeline.runner import DEFAULT_SELECTION, WITH_ONNX, materialize_pipeline, register_documents
+    from rag_ft_pipeline.runner import materialize_pipeline, register_documents
 
     instance = dg.DagsterInstance.get()
     doc_ids = register_documents(settings, instance)
     print(f"rag-ft: {len(doc_ids)} documents in {settings.docs_dir}; artifacts in {settings.artifacts_dir}")
-    result = materialize_pipeline(build_definitions(settings), instance, select or (WITH_ONNX if onnx else DEFAULT_SELECTION))
+    if select:
+        selection: str | dg.AssetSelection = f"({select}) or key:onnx_model" if onnx else select
+    else:
+        selection = dg.AssetSelection.all() if onnx else DEFAULT_SELECTION
+    result = materialize_pipeline(build_definitions(settings), instance, selection)
     if not result.success:
         print(f"rag-ft: run {result.run_id} failed; see the log above or `rag-ft ui`", file=sys.stderr)
         return 1
-    if any(event.asset_key == dg.AssetKey("comparison") for event in result.get_asset_materialization_events()):
+    made = {event.asset_key.to_user_string(): event for event in result.get_asset_materialization_events()}
+    if "comparison" in made:
         _print_comparison(settings)  # only a comparison this run made: an older one would mislead
-    if any(event.asset_key == dg.AssetKey("onnx_model") for event in result.get_asset_materialization_events()):
-        _print_onnx(instance)
+    if "onnx_model" in made:
+        materialization = made["onnx_model"].step_materialization_data.materialization
+        _print_onnx({name: value.value for name, value in materialization.metadata.items()})
     return 0
 
 
@@ -171,7 +172,7 @@ def evaluate_command(settings: Settings, model_name: str, golden_file: str | Non
     instance = dg.DagsterInstance.get()
     embedding = defs.resources["embedding_model"]
     if model_name != "base" and not Path(model_name).exists() and "/" not in model_name:
-        raise MissingArtifact(f"model not found: {model_name} (a folder, a hub id, or 'base')")
+        raise MissingArtifact(f"model not found: {model_name} (a model folder, an ONNX export folder, a hub id, or 'base')")
     if model_name == "base":
         model = embedding.load()
     else:
@@ -188,8 +189,7 @@ def evaluate_command(settings: Settings, model_name: str, golden_file: str | Non
         model_name, lambda texts: encode(model, texts), lambda queries: encode(model, queries, prompt=prompt),
         chunks, eval_pairs, golden,
     )
-    table = pd.DataFrame({**({"eval pairs": result.metrics} if not eval_pairs.empty else {}),
-                          **{f"golden ({level})": m for level, m in (result.golden or {}).items()}})
+    table = result.table("eval pairs")
     print(f"{model_name}: {len(chunks)} chunks, {len(eval_pairs)} eval questions, {len(golden.questions) if golden else 0} golden questions")
     print(table.round(4).to_string())
     return 0

@@ -6,11 +6,10 @@ import os
 
 import dagster as dg
 
-from rag_ft_pipeline.assets import documents, export, questions, retrieval, sources, training
+from rag_ft_pipeline.assets import DEFAULT_SELECTION, documents, export, questions, retrieval, sources, training
 from rag_ft_pipeline.automation import documents_folder_sensor, retraining_job, retraining_schedule
 from rag_ft_pipeline.paths import ProjectPathsResource
 from rag_ft_pipeline.resources import EmbeddingModelResource, QuestionGeneratorResource, VectorStoreResource
-from rag_ft_pipeline.runner import DEFAULT_SELECTION
 from rag_ft_pipeline.settings import Settings
 
 ASSET_MODULES = [sources, documents, questions, training, retrieval, export]

@@ -39,16 +39,16 @@ def load_model(name_or_path: str, device: str | None = None) -> SentenceTransfor
     return SentenceTransformer(resolve_model_path(name_or_path), device=device)
 
 
-class Encoder(Protocol):
+class EmbeddingModel(Protocol):
     """What `encode` needs: a SentenceTransformer, or the ONNX export's `OnnxEncoder`."""
 
-    def encode(self, sentences: list[str], *, batch_size: int, normalize_embeddings: bool, convert_to_numpy: bool, prompt: str | None) -> np.ndarray: ...
+    def encode(self, sentences: list[str], *, batch_size: int, normalize_embeddings: bool, prompt: str | None) -> np.ndarray: ...
 
     def get_embedding_dimension(self) -> int | None: ...
 
 
 def encode(
-    model: Encoder,
+    model: EmbeddingModel,
     texts: Sequence[str],
     batch_size: int = 32,
     progress: Progress | None = None,
@@ -60,7 +60,7 @@ def encode(
     slices = []
     for start in range(0, len(texts), progress_every):
         part = list(texts[start : start + progress_every])
-        slices.append(model.encode(part, batch_size=batch_size, normalize_embeddings=True, convert_to_numpy=True, prompt=prompt))
+        slices.append(model.encode(part, batch_size=batch_size, normalize_embeddings=True, prompt=prompt))
         if progress is not None:
             progress(start + len(part), len(texts))
     if not slices:

@@ -37,8 +37,15 @@ def evaluate_saved_model(
     eval_pairs: pd.DataFrame, golden: GoldenRelevance | None,
 ) -> EvaluationResult:
     """Score a model with exact search over all chunks (no index needed)."""
+    return evaluate_embeddings(name, encode_passages([c.text for c in chunks]), encode_queries, chunks, eval_pairs, golden)
+
+
+def evaluate_embeddings(
+    name: str, corpus: np.ndarray, encode_queries: Encoder, chunks: Sequence[Chunk],
+    eval_pairs: pd.DataFrame, golden: GoldenRelevance | None,
+) -> EvaluationResult:
+    """Score chunk embeddings already made (one row per chunk, in order) with exact search."""
     ids = [c.chunk_id for c in chunks]
-    corpus = encode_passages([c.text for c in chunks])
     return evaluate_retriever(
         name, lambda queries: exact_rankings(encode_queries(queries), corpus, ids, SEARCH_DEPTH),
         eval_pairs, golden, {c.chunk_id: c.doc_id for c in chunks},

@@ -24,6 +24,20 @@ class EvaluationResult:
     per_query: pd.DataFrame  # one row per eval question: metrics, rank of its chunk, top hit
     golden: dict[str, dict[str, float]] | None = None  # {"chunk": metrics, "document": metrics}
 
+    def report(self) -> dict[str, object]:
+        """The metrics, with the golden set's under `golden` when there is one (comparison.json's shape)."""
+        return {**self.metrics, **({"golden": self.golden} if self.golden else {})}
+
+    def table(self, label: str = "synthetic eval") -> pd.DataFrame:
+        """One column of eval metrics (when there were eval questions) and one per golden level."""
+        columns = {label: self.metrics} if self.metrics else {}
+        return pd.DataFrame({**columns, **{f"golden ({level})": m for level, m in (self.golden or {}).items()}})
+
+
+def best_retriever(results: dict[str, EvaluationResult], metric: str = "ndcg@10") -> str:
+    """The name with the highest `metric`; a tie goes to the first named (the base model, listed first)."""
+    return max(results, key=lambda name: results[name].metrics[metric])
+
 
 def means(frame: pd.DataFrame) -> dict[str, float]:
     return {name: float(value) for name, value in frame.mean(numeric_only=True).items() if name != "rank"}

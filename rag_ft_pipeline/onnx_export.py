@@ -1,5 +1,5 @@
 """Stage 9 (optional): a sentence-transformers model exported to ONNX with int8 dynamic quantization,
-and an encoder that runs it on onnxruntime.
+an encoder that runs it on onnxruntime, and its metrics and speed beside the torch model's.
 
 sentence-transformers' own ONNX backend (`export_dynamic_quantized_onnx_model`) needs optimum-onnx,
 whose releases pin transformers < 4.58 while this project needs transformers 5. So the export uses
@@ -15,18 +15,26 @@ import json
 import logging
 import time
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 import onnx
+import pandas as pd
 import onnxruntime as ort
 import torch
 from onnxruntime.quantization import QuantType, quantize_dynamic
 from onnxruntime.transformers.optimizer import optimize_model
 from sentence_transformers import SentenceTransformer
 from transformers import AutoTokenizer
+
+from rag_ft_pipeline.chunking import Chunk
+from rag_ft_pipeline.embedding import Progress, encode
+from rag_ft_pipeline.golden import GoldenRelevance
+from rag_ft_pipeline.inspection import evaluate_embeddings
+from rag_ft_pipeline.model_evaluation import EvaluationResult
 
 FP32_FILE = "model.onnx"
 INT8_FILE = "model_int8.onnx"
@@ -44,7 +52,6 @@ class OnnxExportError(RuntimeError):
 @dataclass(frozen=True)
 class OnnxExport:
     folder: Path
-    source_model: str
     fused_operators: dict[str, int]  # what the optimizer fused (attention, layer norms, GELU)
     fp32_min_cosine: float  # against torch on the check texts
     int8_min_cosine: float
@@ -73,7 +80,7 @@ class _SentenceEmbedding(torch.nn.Module):
 
 
 def export_onnx(
-    model_path: str, folder: Path, check_texts: Sequence[str], per_channel: bool = True, reduce_range: bool = False,
+    model_path: str, folder: Path, check_texts: Sequence[str], *, per_channel: bool = True, reduce_range: bool = False,
     log: logging.Logger | None = None,
 ) -> OnnxExport:
     """Write `model.onnx` (optimized fp32), `model_int8.onnx`, the tokenizer and `onnx_config.json`
@@ -93,8 +100,12 @@ def export_onnx(
     sample = model.tokenizer(["an example sentence to trace", "another"], padding=True, return_tensors="pt")
     input_names = [name for name in INPUT_NAMES if name in sample]
     axes = {name: {0: "batch", 1: "tokens"} for name in input_names}
+    # The TorchScript exporter (dynamo=False, deprecated in torch but still shipped): it needs no
+    # onnxscript, and its graph is the one onnxruntime's BERT fusions were verified on here.
     with torch.no_grad(), warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # tracer notes on Python control flow that the fixed graph does not need
+        warnings.simplefilter("ignore", torch.jit.TracerWarning)  # notes on Python branches fixed at trace time
+        # A caution about negative indices, which the attention mask never holds; the check below would catch it.
+        warnings.filterwarnings("ignore", message="Exporting aten::index operator")
         torch.onnx.export(
             _SentenceEmbedding(model, input_names), tuple(sample[name] for name in input_names), str(folder / FP32_FILE),
             input_names=input_names, output_names=[OUTPUT_NAME], dynamic_axes={**axes, OUTPUT_NAME: {0: "batch"}},
@@ -107,6 +118,8 @@ def export_onnx(
     )
     fused = {op: count for op, count in optimized.get_fused_operator_statistics().items() if count}
     optimized.save_model_to_file(str(folder / FP32_FILE))
+    # The optimizer drops inputs no node reads (token_type_ids, for some models): feed what is left.
+    input_names = [i.name for i in onnx.load(str(folder / FP32_FILE), load_external_data=False).graph.input]
     logging.disable(logging.INFO)  # the quantizer logs a line per tensor on the root logger
     try:
         quantize_dynamic(
@@ -123,15 +136,16 @@ def export_onnx(
         "dimension": model.get_embedding_dimension(), "per_channel": per_channel, "reduce_range": reduce_range,
     }, indent=2))
     check_texts = list(check_texts) or ["an example sentence"]
-    reference = model.encode(check_texts, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False)
-    fp32 = (OnnxEncoder(folder, quantized=False).encode(check_texts) * reference).sum(axis=1)
-    int8 = (OnnxEncoder(folder).encode(check_texts) * reference).sum(axis=1)
+    # prompt="": a model's default prompt, if it declares one, is not part of the exported graph.
+    reference = model.encode(check_texts, normalize_embeddings=True, prompt="", show_progress_bar=False)
+    fp32 = (OnnxEncoder(folder, quantized=False).encode(check_texts, normalize_embeddings=True) * reference).sum(axis=1)
+    int8 = (OnnxEncoder(folder).encode(check_texts, normalize_embeddings=True) * reference).sum(axis=1)
     if fp32.min() < FP32_MIN_COSINE:
         raise OnnxExportError(f"{model_path}: the exported graph differs from torch (cosine {fp32.min():.4f})")
     if log:
         log.info(f"exported {model_path} to {folder}: fused {fused}; int8 cosine to torch min {int8.min():.4f}")
     return OnnxExport(
-        folder=folder, source_model=model_path, fused_operators=fused, fp32_min_cosine=float(fp32.min()),
+        folder=folder, fused_operators=fused, fp32_min_cosine=float(fp32.min()),
         int8_min_cosine=float(int8.min()), int8_mean_cosine=float(int8.mean()), seconds=time.perf_counter() - started,
     )
 
@@ -141,9 +155,9 @@ def is_onnx_export(path: str | Path) -> bool:
 
 
 class OnnxEncoder:
-    """Encodes texts with an exported model on onnxruntime's CPU provider, with the same call as
-    `SentenceTransformer.encode`, so the pipeline's `encode` takes either. Texts are batched by
-    length, as sentence-transformers does, so batches carry little padding."""
+    """Encodes texts with an exported model on onnxruntime's CPU provider, taking the arguments of
+    `SentenceTransformer.encode` that the pipeline's `encode` uses, so that function takes either.
+    Texts are batched by length, as sentence-transformers does, so batches carry little padding."""
 
     def __init__(self, folder: str | Path, quantized: bool = True, threads: int | None = None, profile_prefix: str | None = None) -> None:
         folder = Path(folder)
@@ -162,8 +176,7 @@ class OnnxEncoder:
         return int(self.config["dimension"])
 
     def encode(
-        self, sentences: Sequence[str], batch_size: int = 32, normalize_embeddings: bool = True,
-        convert_to_numpy: bool = True, prompt: str | None = None,
+        self, sentences: Sequence[str], batch_size: int = 32, normalize_embeddings: bool = False, prompt: str | None = None,
     ) -> np.ndarray:
         texts = [f"{prompt}{text}" for text in sentences] if prompt else list(sentences)
         embeddings = np.zeros((len(texts), self.get_embedding_dimension()), dtype=np.float32)
@@ -178,3 +191,64 @@ class OnnxEncoder:
         if normalize_embeddings:
             embeddings /= np.linalg.norm(embeddings, axis=1, keepdims=True).clip(min=1e-12)
         return embeddings
+
+
+@dataclass(frozen=True)
+class OnnxComparison:
+    """The int8 model beside its torch original, on the same chunks and questions."""
+
+    results: dict[str, EvaluationResult]  # "torch", "onnx_int8"
+    chunks_per_second: dict[str, float]
+    queries_per_second: dict[str, float]
+    cosine_min: float  # between the two models' embeddings of every chunk
+    cosine_mean: float
+
+    @property
+    def speedup(self) -> float:
+        return self.chunks_per_second["onnx_int8"] / self.chunks_per_second["torch"]
+
+    @property
+    def recall_difference(self) -> float:
+        """Recall@10 of int8 minus torch on the eval questions."""
+        return self.results["onnx_int8"].metrics["recall@10"] - self.results["torch"].metrics["recall@10"]
+
+    def table(self) -> pd.DataFrame:
+        """Every metric of both models (eval and golden columns), and the eval difference."""
+        table = pd.concat({name: r.table() for name, r in self.results.items()}, axis=1)
+        table.columns = [f"{name}: {column}" for name, column in table.columns]
+        table["difference"] = table["onnx_int8: synthetic eval"] - table["torch: synthetic eval"]
+        return table
+
+
+def _timed(encode_queries: Callable[[Sequence[str]], np.ndarray], calls: list[tuple[int, float]]) -> Callable[[Sequence[str]], np.ndarray]:
+    """`encode_queries`, adding (questions, seconds) of each call to `calls`."""
+
+    def timed(queries: Sequence[str]) -> np.ndarray:
+        started = time.perf_counter()
+        encoded = encode_queries(queries)
+        calls.append((len(queries), time.perf_counter() - started))
+        return encoded
+
+    return timed
+
+
+def compare_with_torch(
+    torch_model: SentenceTransformer, onnx_model: OnnxEncoder, chunks: Sequence[Chunk], eval_pairs: pd.DataFrame,
+    golden: GoldenRelevance | None, query_prompt: str | None = None, batch_size: int = 32,
+    progress: Callable[[str], Progress] | None = None,
+) -> OnnxComparison:
+    """Encode every chunk with both models (timed, after a warm-up), search every eval and golden
+    question exactly in each model's own embeddings, and score both alike."""
+    texts = [c.text for c in chunks]
+    results, rates, query_rates, embeddings = {}, {}, {}, {}
+    for name, model in {"torch": torch_model, "onnx_int8": onnx_model}.items():
+        encode(model, texts[:batch_size], batch_size=batch_size)  # first calls pay for kernel choice and allocation
+        started = time.perf_counter()
+        embeddings[name] = encode(model, texts, batch_size=batch_size, progress=progress(name) if progress else None)
+        rates[name] = len(texts) / (time.perf_counter() - started)
+        calls: list[tuple[int, float]] = []
+        encode_queries = _timed(partial(encode, model, batch_size=batch_size, prompt=query_prompt), calls)
+        results[name] = evaluate_embeddings(name, embeddings[name], encode_queries, chunks, eval_pairs, golden)
+        query_rates[name] = sum(n for n, _ in calls) / max(sum(seconds for _, seconds in calls), 1e-9)
+    cosines = (embeddings["torch"] * embeddings["onnx_int8"]).sum(axis=1)
+    return OnnxComparison(results, rates, query_rates, float(cosines.min()), float(cosines.mean()))

@@ -4,14 +4,10 @@ from __future__ import annotations
 
 import dagster as dg
 
+from rag_ft_pipeline.assets import DEFAULT_SELECTION
 from rag_ft_pipeline.assets.documents import documents_partitions
-from rag_ft_pipeline.assets.export import onnx_model
 from rag_ft_pipeline.ingest import document_ids
 from rag_ft_pipeline.settings import Settings
-
-# Everything but the optional ONNX export, which runs on request (`rag-ft run --onnx`, or the UI).
-DEFAULT_SELECTION = dg.AssetSelection.all() - dg.AssetSelection.assets(onnx_model)
-WITH_ONNX = dg.AssetSelection.all()
 
 
 def register_documents(settings: Settings, instance: dg.DagsterInstance) -> list[str]:

@@ -51,9 +51,9 @@ def test_onnx_inference_encodes_and_searches_with_both_models():
     result = run(onnx_inference, "--onnx-chunks", "60", "--onnx-questions", "12")
     details = result.details
     assert details["chunks"] == 60 and details["questions"] == 12
-    assert {t["model"] for t in details["trials"]} == {"torch fp32", "onnx int8"}
+    assert {t["model"] for t in details["trials"]} == {"torch", "onnx_int8"}
     assert 0.9 < details["cosine_min"] <= details["cosine_mean"] <= 1.0 + 1e-6
-    assert all(0.0 <= details["recall@10"][m] <= 1.0 for m in ("torch fp32", "onnx int8"))
+    assert all(0.0 <= details["recall@10"][m] <= 1.0 for m in ("torch", "onnx_int8"))
     assert result.figure("Recall@10 lost (points)").alternative is None
     assert sum(details["int8_operator_shares"].values()) <= 1.0 + 1e-6 and "DynamicQuantizeMatMul" in details["int8_operator_shares"]
 

@@ -1,18 +1,18 @@
 """The ONNX int8 export of the real packaged model: it reproduces torch, and retrieves as well."""
 
 import json
-import random
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from benchmarks.onnx_inference import eval_questions
 from rag_ft_pipeline.chunking import chunk_document
 from rag_ft_pipeline.embedding import encode, load_model, resolve_model_path
-from rag_ft_pipeline.evaluation import exact_rankings, per_query_metrics
 from rag_ft_pipeline.ingest import convert_document
-from rag_ft_pipeline.onnx_export import CONFIG_FILE, FP32_FILE, INT8_FILE, OnnxEncoder, OnnxExportError, export_onnx, is_onnx_export
-from rag_ft_pipeline.questions import InverseClozeGenerator
+from rag_ft_pipeline.onnx_export import (
+    CONFIG_FILE, FP32_FILE, INT8_FILE, OnnxEncoder, OnnxExportError, compare_with_torch, export_onnx, is_onnx_export,
+)
 from rag_ft_pipeline.settings import DEFAULT_BASE_MODEL
 
 pytestmark = pytest.mark.slow
@@ -52,31 +52,29 @@ def test_fp32_graph_matches_torch_on_texts_it_was_not_checked_on(exported: Path)
 def test_encoder_keeps_input_order_applies_the_prompt_and_normalizes(exported: Path):
     encoder = OnnxEncoder(exported)
     texts = ["a short one", "a somewhat longer sentence about device labeling", "mid length text here"]
-    forward, backward = encoder.encode(texts, batch_size=2), encoder.encode(texts[::-1], batch_size=2)
+    forward = encoder.encode(texts, batch_size=2, normalize_embeddings=True)
+    backward = encoder.encode(texts[::-1], batch_size=2, normalize_embeddings=True)
     np.testing.assert_allclose(forward, backward[::-1], atol=1e-5)
     np.testing.assert_allclose(np.linalg.norm(forward, axis=1), 1.0, atol=1e-5)
-    prompted = encoder.encode(texts, prompt="query: ")
-    np.testing.assert_allclose(prompted, encoder.encode([f"query: {t}" for t in texts]), atol=1e-6)
+    prompted = encoder.encode(texts, prompt="query: ", normalize_embeddings=True)
+    np.testing.assert_allclose(prompted, encoder.encode([f"query: {t}" for t in texts], normalize_embeddings=True), atol=1e-6)
     assert not np.allclose(prompted, forward, atol=1e-3)
     assert encode(encoder, []).shape == (0, 384)
 
 
 def test_int8_retrieves_as_well_as_torch_on_real_fda_chunks(exported: Path, fda_chunks):
-    ids, texts = [c.chunk_id for c in fda_chunks], [c.text for c in fda_chunks]
-    generator, queries, relevant = InverseClozeGenerator(), [], []
-    for chunk in random.Random(0).sample(fda_chunks, len(fda_chunks)):
-        pairs = generator.generate(chunk.text).pairs
-        if pairs:
-            queries.append(pairs[0].query)
-            relevant.append({chunk.chunk_id})
-    queries, relevant = queries[:60], relevant[:60]
-    recall = {}
-    for name, model in {"torch": load_model(DEFAULT_BASE_MODEL, "cpu"), "int8": OnnxEncoder(exported)}.items():
-        rankings = exact_rankings(encode(model, queries), encode(model, texts), ids, 10)
-        recall[name] = per_query_metrics(rankings, relevant)["recall@10"].mean()
-    assert len(fda_chunks) > 100 and len(queries) == 60
+    questions = eval_questions(fda_chunks, 60)
+    comparison = compare_with_torch(load_model(DEFAULT_BASE_MODEL, "cpu"), OnnxEncoder(exported), fda_chunks, questions, None)
+    assert len(fda_chunks) > 100 and len(questions) == 60
+    recall = {name: r.metrics["recall@10"] for name, r in comparison.results.items()}
     assert recall["torch"] > 0.8  # the task is real: questions find their chunk among 100+
-    assert recall["int8"] >= recall["torch"] - 0.05, recall  # at most three of 60 questions lost
+    assert recall["onnx_int8"] >= recall["torch"] - 0.05, recall  # at most three of 60 questions lost
+    assert comparison.recall_difference == pytest.approx(recall["onnx_int8"] - recall["torch"])
+    assert 0.9 < comparison.cosine_min <= comparison.cosine_mean <= 1.0 + 1e-6
+    assert all(rate > 0 for rates in (comparison.chunks_per_second, comparison.queries_per_second) for rate in rates.values())
+    table = comparison.table()
+    assert {"torch: synthetic eval", "onnx_int8: synthetic eval", "difference"} <= set(table.columns)
+    assert table.loc["recall@10", "difference"] == pytest.approx(comparison.recall_difference)
 
 
 def test_a_folder_that_is_not_an_export_is_refused(tmp_path: Path):

@@ -16,7 +16,7 @@ from rag_ft_pipeline.embedding import encode, load_model
 from rag_ft_pipeline.evaluation import SEARCH_DEPTH, paired_bootstrap
 from rag_ft_pipeline.golden import GoldenRelevance, golden_relevance, load_golden_set
 from rag_ft_pipeline.indexing import collection_name, sync_index
-from rag_ft_pipeline.model_evaluation import DenseRanker, EvaluationResult, evaluate_retriever
+from rag_ft_pipeline.model_evaluation import DenseRanker, EvaluationResult, best_retriever, evaluate_retriever
 from rag_ft_pipeline.paths import ProjectPathsResource
 from rag_ft_pipeline.progress import progress_logger
 from rag_ft_pipeline.reporting import comparison_chart_png, comparison_table, png_markdown
@@ -64,7 +64,7 @@ def golden_set(paths: ProjectPathsResource, all_chunks: list[Chunk]) -> GoldenRe
 
 def evaluation_output(context: dg.AssetExecutionContext, result: EvaluationResult, golden: GoldenRelevance | None, **extra) -> dg.Output[EvaluationResult]:
     context.log.info(f"{result.retriever}: " + ", ".join(f"{k}={v:.3f}" for k, v in result.metrics.items()))
-    table = pd.DataFrame({"synthetic eval": result.metrics, **{f"golden ({level})": m for level, m in (result.golden or {}).items()}})
+    table = result.table()
     misses = result.per_query[result.per_query["rank"].isna()][["query", "chunk_id", "top_hit"]]
     return dg.Output(
         result,
@@ -173,9 +173,9 @@ def comparison(
         metric: paired_bootstrap(base_metrics.per_query[metric].to_numpy(), finetuned_metrics.per_query[metric].to_numpy())
         for metric in base_metrics.metrics
     }
-    best = max(results, key=lambda name: results[name].metrics["ndcg@10"])
+    best = best_retriever(results)
     report = {
-        **{name: {**r.metrics, **({"golden": r.golden} if r.golden else {})} for name, r in results.items()},
+        **{name: r.report() for name, r in results.items()},
         "finetuned_minus_base": {m: dict(zip(("difference", "ci95_low", "ci95_high"), v)) for m, v in intervals.items()},
         "best_model": best,
         "finetuned_model_path": finetuned_model["model_path"],
