@@ -18,6 +18,7 @@ pytestmark = pytest.mark.slow
 EXPECTED_ASSETS = {
     "downloaded_documents", "clean_markdown", "chunks", "question_pairs", "question_cost_estimate", "train_pairs", "validation_pairs", "eval_pairs",
     "base_index", "base_metrics", "bm25_metrics", "finetuned_model", "finetuned_index", "finetuned_metrics", "comparison",
+    "onnx_model",
 }
 
 
@@ -58,7 +59,7 @@ def test_dagster_dev_serves_every_asset_from_workspace_yaml(tmp_path: Path):
             time.sleep(2)
         groups = {node["assetKey"]["path"][-1]: node["groupName"] for node in nodes}
         assert set(groups) == EXPECTED_ASSETS
-        assert groups["chunks"] == "ingestion" and groups["comparison"] == "reporting"
+        assert groups["chunks"] == "ingestion" and groups["comparison"] == "reporting" and groups["onnx_model"] == "export"
     finally:
         os.killpg(process.pid, 15)
         process.wait(timeout=60)
