@@ -80,3 +80,21 @@ def test_int8_retrieves_as_well_as_torch_on_real_fda_chunks(exported: Path, fda_
 def test_a_folder_that_is_not_an_export_is_refused(tmp_path: Path):
     with pytest.raises(OnnxExportError, match="not a folder written by export_onnx"):
         OnnxEncoder(tmp_path)
+
+
+def test_a_model_with_cls_pooling_and_no_normalize_module_exports_faithfully(tmp_path: Path):
+    """BGE-style: CLS pooling, no Normalize module. The graph carries the model's own pooling, so
+    the export check (fp32 within a cosine of 0.9999 of torch) holds for it too."""
+    from sentence_transformers import SentenceTransformer
+    from sentence_transformers.sentence_transformer.modules import Pooling, Transformer
+
+    transformer = Transformer(resolve_model_path(DEFAULT_BASE_MODEL))
+    model = SentenceTransformer(modules=[transformer, Pooling(transformer.get_embedding_dimension(), pooling_mode="cls")])
+    model.save(str(tmp_path / "cls_model"))
+    export = export_onnx(str(tmp_path / "cls_model"), tmp_path / "export", ["What is a 510(k)?", "Premarket notification " * 20])
+    assert export.fp32_min_cosine > 0.9999
+    texts = ["adverse event reports", "labeling of dental devices"]
+    raw = OnnxEncoder(export.folder, quantized=False).encode(texts)  # not normalized: the model has no Normalize
+    np.testing.assert_allclose(raw, model.encode(texts), atol=1e-4)
+    mean_pooled = encode(load_model(DEFAULT_BASE_MODEL, "cpu"), texts)
+    assert not np.allclose(encode(OnnxEncoder(export.folder, quantized=False), texts), mean_pooled, atol=1e-2)
