@@ -16,12 +16,13 @@ import random
 import time
 from pathlib import Path
 
-from rag_ft_pipeline.chunking import chunk_document, token_counter
-from rag_ft_pipeline.cleaning import clean_text
-from rag_ft_pipeline.conversion import document_markdown
-from rag_ft_pipeline.embedding import load_model
-from rag_ft_pipeline.ingest import strip_markdown
-from rag_ft_pipeline.questions import InverseClozeGenerator, is_boilerplate
+from rag_ft_pipeline.common.text import is_boilerplate
+from rag_ft_pipeline.ingestion.chunking import chunk_document, token_counter
+from rag_ft_pipeline.ingestion.cleaning import clean_text
+from rag_ft_pipeline.ingestion.conversion import document_markdown
+from rag_ft_pipeline.ingestion.markdown import strip_markdown
+from rag_ft_pipeline.questions.inverse_cloze import InverseClozeGenerator
+from rag_ft_pipeline.retrieval.embedding import load_model
 from rag_ft_pipeline.settings import DEFAULT_BASE_MODEL
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -72,7 +73,10 @@ def main() -> None:
         print(f"\n{name}")
         print(f"  {'':8} {'chunks':>7} {'boilerplate':>12} {'share':>7} {'question yield':>15}")
         for label, r in (("before", before), ("after", after)):
-            print(f"  {label:8} {r['chunks']:>7} {r['boilerplate']:>12} {r['boilerplate_share']:>7.1%} {r['question_yield']:>15.1%}")
+            print(
+                f"  {label:8} {r['chunks']:>7} {r['boilerplate']:>12} {r['boilerplate_share']:>7.1%}"
+                f" {r['question_yield']:>15.1%}"
+            )
         print(f"  boilerplate after/before: {after['boilerplate'] / max(before['boilerplate'], 1):.2f}x")
         for label, r in (("before", before), ("after", after)):
             for example in r["examples"]:

@@ -5,7 +5,6 @@ Every figure is a ratio against the obvious alternative measured in the same run
 noisy, so absolute times from different runs are not comparable, ratios within one run are.
 """
 
-# ruff: noqa: E402  (the environment is set before Hugging Face libraries are imported)
 from __future__ import annotations
 
 import os
@@ -30,10 +29,11 @@ import dagster as dg
 from chromadb.api import ClientAPI
 from tabulate import tabulate
 
-from rag_ft_pipeline.assets.documents import ChunkingConfig
-from rag_ft_pipeline.chunking import Chunk, TokenCounter, chunk_document, token_counter
-from rag_ft_pipeline.embedding import load_model
-from rag_ft_pipeline.ingest import convert_document
+from rag_ft_pipeline.common.types import Chunk
+from rag_ft_pipeline.defs.ingestion import ChunkingConfig
+from rag_ft_pipeline.ingestion.chunking import TokenCounter, chunk_document, token_counter
+from rag_ft_pipeline.ingestion.conversion import convert_document
+from rag_ft_pipeline.retrieval.embedding import load_model
 from rag_ft_pipeline.settings import DEFAULT_BASE_MODEL, Settings
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -93,13 +93,6 @@ def offline_settings(docs_dir: Path, artifacts_dir: Path) -> Settings:
     os.environ.pop("OPENAI_API_KEY", None)
     os.environ.pop("OPENAI_BASE_URL", None)
     return Settings(docs_dir=docs_dir, artifacts_dir=artifacts_dir, base_model=DEFAULT_BASE_MODEL)
-
-
-def latest_metadata(instance: dg.DagsterInstance, key: str) -> dict[str, Any]:
-    event = instance.get_latest_materialization_event(dg.AssetKey(key))
-    if event is None or event.asset_materialization is None:
-        raise RuntimeError(f"{key} was not materialized")
-    return {name: value.value for name, value in event.asset_materialization.metadata.items()}
 
 
 def assets_and_checks(defs: dg.Definitions) -> list[Any]:
@@ -164,8 +157,10 @@ class Figure:
         suffix = "×" if self.alternative is not None else ""
         if self.at_least is not None and self.at_least == self.at_most:
             return f"= {self.at_least:g}{suffix}"
-        bounds = [f"≥ {self.at_least:g}{suffix}" if self.at_least is not None else "",
-                  f"≤ {self.at_most:g}{suffix}" if self.at_most is not None else ""]
+        bounds = [
+            f"≥ {self.at_least:g}{suffix}" if self.at_least is not None else "",
+            f"≤ {self.at_most:g}{suffix}" if self.at_most is not None else "",
+        ]
         return " and ".join(b for b in bounds if b) or "-"
 
     @property
@@ -207,10 +202,17 @@ def print_table(rows: Sequence[dict[str, Any]]) -> None:
 
 def print_summary(results: Sequence[Result]) -> None:
     rows = [
-        {"benchmark": r.benchmark, "figure": f.figure, "pipeline": _number(f.pipeline, f.unit),
-         "alternative": _number(f.alternative, f.unit), "ratio": _number(f.ratio, "×"), "target": f.target,
-         "met?": {True: "yes", False: "NO", None: "-"}[f.met]}
-        for r in results for f in r.figures
+        {
+            "benchmark": r.benchmark,
+            "figure": f.figure,
+            "pipeline": _number(f.pipeline, f.unit),
+            "alternative": _number(f.alternative, f.unit),
+            "ratio": _number(f.ratio, "×"),
+            "target": f.target,
+            "met?": {True: "yes", False: "NO", None: "-"}[f.met],
+        }
+        for r in results
+        for f in r.figures
     ]
     print("\n== summary ==")
     print_table(rows)
@@ -230,24 +232,44 @@ class Benchmark(Protocol):
 
 
 def parse_args(
-    benchmarks: Sequence[Benchmark], argv: Sequence[str] | None = None, choose: bool = False, description: str | None = None
+    benchmarks: Sequence[Benchmark],
+    argv: Sequence[str] | None = None,
+    choose: bool = False,
+    description: str | None = None,
 ) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
     if choose:
-        parser.add_argument("--only", nargs="+", action="extend", choices=[b.NAME for b in benchmarks], metavar="NAME",
-                            help=f"run only these, in the usual order ({', '.join(b.NAME for b in benchmarks)})")
+        parser.add_argument(
+            "--only",
+            nargs="+",
+            action="extend",
+            choices=[b.NAME for b in benchmarks],
+            metavar="NAME",
+            help=f"run only these, in the usual order ({', '.join(b.NAME for b in benchmarks)})",
+        )
     parser.add_argument("--json", type=Path, help="write all results here (default: artifacts/benchmarks/<names>.json)")
-    parser.add_argument("--repeats", type=int, default=1,
-                        help="indexing, training: runs of the alternative and the pipeline, alternating; the best of each counts")
-    parser.add_argument("--fda-start", type=int, default=0,
-                        help="position in the name-sorted FDA texts where documents are taken from (the tests pick short ones)")
+    parser.add_argument(
+        "--repeats",
+        type=int,
+        default=1,
+        help="indexing, training: runs of the alternative and the pipeline, alternating; the best of each counts",
+    )
+    parser.add_argument(
+        "--fda-start",
+        type=int,
+        default=0,
+        help="position in the name-sorted FDA texts where documents are taken from (the tests pick short ones)",
+    )
     for benchmark in benchmarks:
         benchmark.add_arguments(parser)
     return parser.parse_args(argv)
 
 
 def main(
-    benchmarks: Sequence[Benchmark], argv: Sequence[str] | None = None, choose: bool = False, description: str | None = None
+    benchmarks: Sequence[Benchmark],
+    argv: Sequence[str] | None = None,
+    choose: bool = False,
+    description: str | None = None,
 ) -> list[Result]:
     """Run the selected benchmarks in order, print each one's details and then the summary table,
     and write every result as JSON."""

@@ -26,17 +26,15 @@ from benchmarks.common import (  # before rag_ft_pipeline: it sets the offline e
     assets_and_checks,
     copy_documents,
     fda_paths,
-    latest_metadata,
     offline_settings,
     print_table,
     require_success,
     run_alone,
 )
-from rag_ft_pipeline.assets.documents import load_chunks
-from rag_ft_pipeline.definitions import build_definitions
-from rag_ft_pipeline.embedding import load_model
-from rag_ft_pipeline.paths import ProjectPathsResource
-from rag_ft_pipeline.runner import materialize_pipeline, register_documents
+from rag_ft_pipeline.defs import build_definitions
+from rag_ft_pipeline.defs.io_managers import CHUNKS_IO_MANAGER
+from rag_ft_pipeline.defs.runner import latest_metadata, materialize_pipeline, register_documents
+from rag_ft_pipeline.retrieval.embedding import load_model
 
 NAME = "incremental"
 TARGET = 0.10  # the update takes at most 10% of the full build's time
@@ -45,7 +43,9 @@ DOWNSTREAM = "key:question_pairs or key:base_index"  # unpartitioned: they read 
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--incremental-docs", type=int, default=8, help="incremental: documents in the full build (one more is added)")
+    parser.add_argument(
+        "--incremental-docs", type=int, default=8, help="incremental: documents in the full build (one more is added)"
+    )
 
 
 def run(args: argparse.Namespace) -> Result:
@@ -63,14 +63,21 @@ def run(args: argparse.Namespace) -> Result:
         register_documents(settings, instance)
         with Stopwatch() as update:
             dg.materialize(
-                assets_and_checks(defs), resources=defs.resources, instance=instance,
-                partition_key=new.name, selection=["clean_markdown", "chunks"], run_config=QUIET_RUN_CONFIG,
+                assets_and_checks(defs),
+                resources=defs.resources,
+                instance=instance,
+                partition_key=new.name,
+                selection=["clean_markdown", "chunks"],
+                run_config=QUIET_RUN_CONFIG,
             )
             require_success(materialize_pipeline(defs, instance, DOWNSTREAM, log_level="WARNING"))
-        meta = {key: latest_metadata(instance, key) for key in ("clean_markdown", "chunks", "question_pairs", "base_index")}
+        meta = {
+            key: latest_metadata(instance, key) for key in ("clean_markdown", "chunks", "question_pairs", "base_index")
+        }
 
-        paths = ProjectPathsResource(docs_dir=str(docs), artifacts_dir=str(settings.artifacts_dir))
-        old_chunks, new_chunks = load_chunks(paths, [p.name for p in old]), load_chunks(paths, [new.name])
+        chunk_store = defs.resources[CHUNKS_IO_MANAGER]
+        old_chunks = chunk_store.corpus([p.name for p in old]).chunks
+        new_chunks = chunk_store.corpus([new.name]).chunks
     # Identical texts are asked once and answers are cached by content: the new document's texts
     # not seen before are what question_pairs should send.
     new_texts = len({c.content_hash for c in new_chunks} - {c.content_hash for c in old_chunks})
@@ -84,23 +91,49 @@ def run(args: argparse.Namespace) -> Result:
         "index removed": meta["base_index"]["removed"],
     }
     only_new = (
-        counts["documents converted"] == 1 and counts["chunks chunked"] == len(new_chunks)
-        and counts["chunks sent for questions"] == new_texts and counts["chunks embedded"] == len(new_chunks)
+        counts["documents converted"] == 1
+        and counts["chunks chunked"] == len(new_chunks)
+        and counts["chunks sent for questions"] == new_texts
+        and counts["chunks embedded"] == len(new_chunks)
     )
     in_place = counts["index unchanged"] == len(old_chunks) and counts["index removed"] == 0
     details = {
-        "documents": len(old), "new_document": new.name, "old_chunks": len(old_chunks), "new_document_chunks": len(new_chunks),
-        "new_document_new_texts": new_texts, **counts, "only_new_document_work": only_new, "index_updated_in_place": in_place,
-        "full_build_seconds": round(full.seconds, 2), "update_seconds": round(update.seconds, 2),
+        "documents": len(old),
+        "new_document": new.name,
+        "old_chunks": len(old_chunks),
+        "new_document_chunks": len(new_chunks),
+        "new_document_new_texts": new_texts,
+        **counts,
+        "only_new_document_work": only_new,
+        "index_updated_in_place": in_place,
+        "full_build_seconds": round(full.seconds, 2),
+        "update_seconds": round(update.seconds, 2),
     }
-    print(f"full build of {len(old)} documents ({len(old_chunks)} chunks), then {new.name} added ({len(new_chunks)} chunks)")
+    print(
+        f"full build of {len(old)} documents ({len(old_chunks)} chunks), "
+        f"then {new.name} added ({len(new_chunks)} chunks)"
+    )
     print_table([{"": name, "value": value} for name, value in details.items() if name != "new_document"])
     return Result(
         NAME,
         [
             Figure("update vs full build time", update.seconds, full.seconds, "s", at_most=TARGET),
-            Figure("chunks embedded vs new doc's", counts["chunks embedded"], len(new_chunks), "chunks", at_least=1, at_most=1),
-            Figure("questions asked vs new doc's texts", counts["chunks sent for questions"], new_texts, "chunks", at_least=1, at_most=1),
+            Figure(
+                "chunks embedded vs new doc's",
+                counts["chunks embedded"],
+                len(new_chunks),
+                "chunks",
+                at_least=1,
+                at_most=1,
+            ),
+            Figure(
+                "questions asked vs new doc's texts",
+                counts["chunks sent for questions"],
+                new_texts,
+                "chunks",
+                at_least=1,
+                at_most=1,
+            ),
         ],
         details,
     )

@@ -18,9 +18,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from benchmarks.common import COSINE, Figure, Result, Stopwatch, chroma_client, fda_chunks, print_table, run_alone
-from rag_ft_pipeline.chunking import Chunk
-from rag_ft_pipeline.embedding import encode, load_model
-from rag_ft_pipeline.indexing import chunk_metadata, sync_index
+from rag_ft_pipeline.common.types import Chunk
+from rag_ft_pipeline.retrieval.embedding import encode, load_model
+from rag_ft_pipeline.retrieval.vector_store import chunk_metadata, sync_index
 from rag_ft_pipeline.settings import DEFAULT_BASE_MODEL
 
 if TYPE_CHECKING:
@@ -32,7 +32,9 @@ TARGET = 0.9  # the pipeline keeps at least 90% of the plain code's throughput
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--index-chunks", type=int, default=300, help="indexing: chunks embedded and stored (from the first FDA texts)")
+    parser.add_argument(
+        "--index-chunks", type=int, default=300, help="indexing: chunks embedded and stored (from the first FDA texts)"
+    )
 
 
 def index_plainly(client: ClientAPI, name: str, model: SentenceTransformer, chunks: Sequence[Chunk]) -> int:
@@ -43,8 +45,10 @@ def index_plainly(client: ClientAPI, name: str, model: SentenceTransformer, chun
     for start in range(0, len(chunks), step):
         part = chunks[start : start + step]
         collection.add(
-            ids=[c.chunk_id for c in part], embeddings=embeddings[start : start + step],
-            documents=texts[start : start + step], metadatas=[chunk_metadata(c) for c in part],
+            ids=[c.chunk_id for c in part],
+            embeddings=embeddings[start : start + step],
+            documents=texts[start : start + step],
+            metadatas=[chunk_metadata(c) for c in part],
         )
     return collection.count()
 
@@ -67,8 +71,16 @@ def run(args: argparse.Namespace) -> Result:
             for label, index in ways.items():
                 with Stopwatch() as clock:
                     stored = index(client, f"{label}-{repeat}", model, chunks)
-                trials.append({"run": label, "repeat": repeat, "chunks": len(chunks), "stored": stored,
-                               "seconds": round(clock.seconds, 2), "chunks/s": len(chunks) / clock.seconds})
+                trials.append(
+                    {
+                        "run": label,
+                        "repeat": repeat,
+                        "chunks": len(chunks),
+                        "stored": stored,
+                        "seconds": round(clock.seconds, 2),
+                        "chunks/s": len(chunks) / clock.seconds,
+                    }
+                )
     best = {label: max(t["chunks/s"] for t in trials if t["run"] == label) for label in ways}
     print(f"{len(chunks)} chunks from {len({c.doc_id for c in chunks})} FDA documents, model {DEFAULT_BASE_MODEL}")
     print_table(trials)

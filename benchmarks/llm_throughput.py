@@ -18,10 +18,10 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.common import Figure, Result, Stopwatch, fda_chunks, print_table, run_alone
-from rag_ft_pipeline.chunking import Chunk
-from rag_ft_pipeline.llm_questions import LLMQuestionGenerator
-from rag_ft_pipeline.question_cache import QuestionCache
-from rag_ft_pipeline.question_generation import generate_pairs
+from rag_ft_pipeline.common.types import Chunk
+from rag_ft_pipeline.questions.batch import generate_pairs
+from rag_ft_pipeline.questions.cache import QuestionCache
+from rag_ft_pipeline.questions.llm import LLMQuestionGenerator
 from rag_ft_pipeline_tests.openai_server import OpenAICompatibleServer, Reply
 
 NAME = "llm_throughput"
@@ -30,7 +30,9 @@ TARGET = 6.0  # at concurrency 8, at least 6 times the chunks per second of one 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--llm-chunks", type=int, default=48, help="llm_throughput: chunks sent for questions")
-    parser.add_argument("--llm-delay", type=float, default=0.2, help="llm_throughput: seconds the server takes per answer")
+    parser.add_argument(
+        "--llm-delay", type=float, default=0.2, help="llm_throughput: seconds the server takes per answer"
+    )
 
 
 def generate(chunks: Sequence[Chunk], delay: float, cache_path: Path, concurrency: int | None) -> dict[str, Any]:
@@ -47,9 +49,14 @@ def generate(chunks: Sequence[Chunk], delay: float, cache_path: Path, concurrenc
             cache.close()
         passages = server.passages_requested()
     return {
-        "concurrency": generator.concurrency, "chunks": len(chunks), "pairs": len(rows), "failed": len(report.failures),
-        "requests": len(passages), "duplicate requests": len(passages) - len(set(passages)),
-        "seconds": round(clock.seconds, 2), "chunks/s": len(chunks) / clock.seconds,
+        "concurrency": generator.concurrency,
+        "chunks": len(chunks),
+        "pairs": len(rows),
+        "failed": len(report.failures),
+        "requests": len(passages),
+        "duplicate requests": len(passages) - len(set(passages)),
+        "seconds": round(clock.seconds, 2),
+        "chunks/s": len(chunks) / clock.seconds,
     }
 
 
@@ -64,11 +71,22 @@ def run(args: argparse.Namespace) -> Result:
     return Result(
         NAME,
         [
-            Figure(f"questions at concurrency {concurrent['concurrency']} vs 1", concurrent["chunks/s"], serial["chunks/s"],
-                   "chunks/s", at_least=TARGET),
+            Figure(
+                f"questions at concurrency {concurrent['concurrency']} vs 1",
+                concurrent["chunks/s"],
+                serial["chunks/s"],
+                "chunks/s",
+                at_least=TARGET,
+            ),
             Figure("duplicate requests", concurrent["duplicate requests"], None, "requests", at_least=0, at_most=0),
         ],
-        {"chunks": len(chunks), "distinct_texts": distinct, "delay_seconds": args.llm_delay, "serial": serial, "concurrent": concurrent},
+        {
+            "chunks": len(chunks),
+            "distinct_texts": distinct,
+            "delay_seconds": args.llm_delay,
+            "serial": serial,
+            "concurrent": concurrent,
+        },
     )
 
 

@@ -25,23 +25,24 @@ from benchmarks.common import (  # before rag_ft_pipeline: it sets the offline e
     Stopwatch,
     copy_documents,
     fda_paths,
-    latest_metadata,
     offline_settings,
     print_table,
     require_success,
     run_alone,
 )
-from rag_ft_pipeline.definitions import build_definitions
-from rag_ft_pipeline.runner import materialize_pipeline, register_documents
+from rag_ft_pipeline.defs import build_definitions
+from rag_ft_pipeline.defs.runner import latest_metadata, materialize_pipeline, register_documents
 
 NAME = "quality"
-METRICS = ["recall@1", "recall@10", "mrr@10", "ndcg@10", "map@100"]
+METRICS = ["hit@1", "hit@10", "mrr@10", "ndcg@10", "map@100"]
 MODELS = ["base", "finetuned", "bm25"]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--quality-docs", type=int, default=3, help="quality: FDA texts the whole pipeline runs on")
-    parser.add_argument("--quality-train-pairs", type=int, default=200, help="quality: at most this many training pairs, one epoch")
+    parser.add_argument(
+        "--quality-train-pairs", type=int, default=200, help="quality: at most this many training pairs, one epoch"
+    )
 
 
 def run(args: argparse.Namespace) -> Result:
@@ -52,17 +53,25 @@ def run(args: argparse.Namespace) -> Result:
         defs = build_definitions(settings)
         register_documents(settings, instance)
         with Stopwatch() as clock:
-            require_success(materialize_pipeline(defs, instance, log_level="WARNING", op_config={"finetuned_model": training}))
+            require_success(
+                materialize_pipeline(defs, instance, log_level="WARNING", op_config={"finetuned_model": training})
+            )
         report = json.loads((settings.artifacts_dir / "comparison" / "comparison.json").read_text())
         trained = latest_metadata(instance, "finetuned_model")
         chunk_count = latest_metadata(instance, "chunks")["dagster/row_count"]
-    difference = report["finetuned_minus_base"]["ndcg@10"]
-    print(f"{len(paths)} FDA documents, {chunk_count} chunks, {report['questions']} held-out questions, "
-          f"{trained['train_pairs']} training pairs for 1 epoch ({trained['training_seconds']} s); whole run {clock.seconds:.1f} s")
-    print_table([{"metric": m, **{model: report[model][m] for model in MODELS}} for m in METRICS])
-    print(f"NDCG@10 fine-tuned minus base: {difference['difference']:+.4f} "
-          f"(95% interval {difference['ci95_low']:+.4f} to {difference['ci95_high']:+.4f}); best: {report['best_model']}")
-    ndcg = {model: report[model]["ndcg@10"] for model in MODELS}
+    synthetic = report["synthetic"]
+    difference = synthetic["minus_base"]["finetuned"]["ndcg@10"]
+    print(
+        f"{len(paths)} FDA documents, {chunk_count} chunks, {synthetic['questions']} held-out questions, "
+        f"{trained['train_pairs']} training pairs for 1 epoch ({trained['training_seconds']} s); "
+        f"whole run {clock.seconds:.1f} s"
+    )
+    print_table([{"metric": m, **{model: synthetic["metrics"][model][m] for model in MODELS}} for m in METRICS])
+    print(
+        f"NDCG@10 fine-tuned minus base: {difference['difference']:+.4f} "
+        f"(95% interval {difference['ci95_low']:+.4f} to {difference['ci95_high']:+.4f}); best: {report['best_model']}"
+    )
+    ndcg = {model: synthetic["metrics"][model]["ndcg@10"] for model in MODELS}
     return Result(
         NAME,
         [
@@ -70,10 +79,15 @@ def run(args: argparse.Namespace) -> Result:
             Figure("NDCG@10 fine-tuned vs BM25", ndcg["finetuned"], ndcg["bm25"], ""),
         ],
         {
-            "documents": len(paths), "chunks": chunk_count, "questions": report["questions"],
-            "train_pairs": trained["train_pairs"], "training_seconds": trained["training_seconds"],
-            "wall_seconds": round(clock.seconds, 1), "metrics": {model: {m: report[model][m] for m in METRICS} for model in MODELS},
-            "ndcg@10_finetuned_minus_base": difference, "best_model": report["best_model"],
+            "documents": len(paths),
+            "chunks": chunk_count,
+            "questions": synthetic["questions"],
+            "train_pairs": trained["train_pairs"],
+            "training_seconds": trained["training_seconds"],
+            "wall_seconds": round(clock.seconds, 1),
+            "metrics": {model: {m: synthetic["metrics"][model][m] for m in METRICS} for model in MODELS},
+            "ndcg@10_finetuned_minus_base": difference,
+            "best_model": report["best_model"],
         },
     )
 

@@ -36,9 +36,9 @@ from benchmarks.common import (  # before rag_ft_pipeline: it sets the offline e
     run_alone,
     token_count,
 )
-from rag_ft_pipeline.chunking import chunk_document
-from rag_ft_pipeline.embedding import encode, load_model
-from rag_ft_pipeline.indexing import sync_index
+from rag_ft_pipeline.ingestion.chunking import chunk_document
+from rag_ft_pipeline.retrieval.embedding import encode, load_model
+from rag_ft_pipeline.retrieval.vector_store import sync_index
 from rag_ft_pipeline.settings import DEFAULT_BASE_MODEL
 
 NAME = "scale"
@@ -46,7 +46,9 @@ LINEAR = 1.5  # per-chunk time at the largest size at most 1.5 times that at the
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--scale-docs", type=int, nargs="+", default=[3, 6, 12], help="scale: corpus sizes in documents")
+    parser.add_argument(
+        "--scale-docs", type=int, nargs="+", default=[3, 6, 12], help="scale: corpus sizes in documents"
+    )
 
 
 def max_rss_mb() -> float:
@@ -79,8 +81,13 @@ def measure_one(docs: int, start: int) -> dict[str, Any]:
         collection = chroma_client(Path(tmp)).create_collection("scale", metadata=COSINE)
         sync_index(collection, chunks, encoder=lambda texts: encode(model, texts, batch_size=32))
     return {
-        "docs": len(paths), "chunks": len(chunks), "chunking_s": chunking.seconds, "indexing_s": indexing.seconds,
-        "rss_model_mb": floor, "rss_after_chunking_mb": after_chunking, "rss_after_indexing_mb": max_rss_mb(),
+        "docs": len(paths),
+        "chunks": len(chunks),
+        "chunking_s": chunking.seconds,
+        "indexing_s": indexing.seconds,
+        "rss_model_mb": floor,
+        "rss_after_chunking_mb": after_chunking,
+        "rss_after_indexing_mb": max_rss_mb(),
     }
 
 
@@ -98,14 +105,21 @@ def run(args: argparse.Namespace) -> Result:
     rows = []
     for docs in sizes:
         m = measure_in_subprocess(docs, args.fda_start)
-        rows.append({
-            "docs": m["docs"], "chunks": m["chunks"],
-            "chunking s": m["chunking_s"], "chunking ms/doc": 1000 * m["chunking_s"] / m["docs"],
-            "chunking ms/chunk": 1000 * m["chunking_s"] / m["chunks"],
-            "indexing s": m["indexing_s"], "indexing ms/doc": 1000 * m["indexing_s"] / m["docs"],
-            "indexing ms/chunk": 1000 * m["indexing_s"] / m["chunks"],
-            "RSS model MB": m["rss_model_mb"], "RSS chunked MB": m["rss_after_chunking_mb"], "RSS indexed MB": m["rss_after_indexing_mb"],
-        })
+        rows.append(
+            {
+                "docs": m["docs"],
+                "chunks": m["chunks"],
+                "chunking s": m["chunking_s"],
+                "chunking ms/doc": 1000 * m["chunking_s"] / m["docs"],
+                "chunking ms/chunk": 1000 * m["chunking_s"] / m["chunks"],
+                "indexing s": m["indexing_s"],
+                "indexing ms/doc": 1000 * m["indexing_s"] / m["docs"],
+                "indexing ms/chunk": 1000 * m["indexing_s"] / m["chunks"],
+                "RSS model MB": m["rss_model_mb"],
+                "RSS chunked MB": m["rss_after_chunking_mb"],
+                "RSS indexed MB": m["rss_after_indexing_mb"],
+            }
+        )
     print(f"sizes {sizes} (of {available} FDA texts), each in a fresh process")
     print_table(rows)
     small, large = rows[0], rows[-1]
@@ -113,8 +127,20 @@ def run(args: argparse.Namespace) -> Result:
     return Result(
         NAME,
         [
-            Figure(f"chunking ms/chunk, {span}", large["chunking ms/chunk"], small["chunking ms/chunk"], "ms", at_most=LINEAR),
-            Figure(f"indexing ms/chunk, {span}", large["indexing ms/chunk"], small["indexing ms/chunk"], "ms", at_most=LINEAR),
+            Figure(
+                f"chunking ms/chunk, {span}",
+                large["chunking ms/chunk"],
+                small["chunking ms/chunk"],
+                "ms",
+                at_most=LINEAR,
+            ),
+            Figure(
+                f"indexing ms/chunk, {span}",
+                large["indexing ms/chunk"],
+                small["indexing ms/chunk"],
+                "ms",
+                at_most=LINEAR,
+            ),
             Figure(f"peak RSS, {span}", large["RSS indexed MB"], small["RSS indexed MB"], "MB"),
         ],
         {"sizes": rows, "available_documents": available},

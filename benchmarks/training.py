@@ -23,10 +23,11 @@ import torch
 
 # benchmarks.common sets the offline environment, so Hugging Face libraries are imported after it.
 from benchmarks.common import Figure, Result, Stopwatch, iter_fda_chunks, print_table, run_alone
-from rag_ft_pipeline.embedding import resolve_model_path
-from rag_ft_pipeline.questions import InverseClozeGenerator
+from rag_ft_pipeline.questions.inverse_cloze import InverseClozeGenerator
+from rag_ft_pipeline.retrieval.embedding import resolve_model_path
 from rag_ft_pipeline.settings import DEFAULT_BASE_MODEL
-from rag_ft_pipeline.training import TrainingSettings, train_model
+from rag_ft_pipeline.training.settings import TrainingSettings
+from rag_ft_pipeline.training.trainer import train_model
 
 NAME = "training"
 TARGET = 0.95  # the pipeline keeps at least 95% of the bare trainer's throughput
@@ -35,7 +36,9 @@ PAIR_COLUMNS = ["query", "positive", "chunk_id"]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--train-pairs", type=int, default=160, help="training: (question, passage) pairs trained on for one epoch")
+    parser.add_argument(
+        "--train-pairs", type=int, default=160, help="training: (question, passage) pairs trained on for one epoch"
+    )
 
 
 def training_pairs(count: int, start: int) -> pd.DataFrame:
@@ -43,7 +46,10 @@ def training_pairs(count: int, start: int) -> pd.DataFrame:
     generator = InverseClozeGenerator()
     rows: list[dict[str, str]] = []
     for chunk in iter_fda_chunks(start):
-        rows.extend({"query": p.query, "positive": p.positive, "chunk_id": chunk.chunk_id} for p in generator.generate(chunk.text).pairs)
+        rows.extend(
+            {"query": p.query, "positive": p.positive, "chunk_id": chunk.chunk_id}
+            for p in generator.generate(chunk.text).pairs
+        )
         if len(rows) >= count:
             break
     return pd.DataFrame(rows[:count], columns=PAIR_COLUMNS)
@@ -54,17 +60,28 @@ def train_bare(pairs: pd.DataFrame, folder: Path) -> float:
     from datasets import Dataset
     from sentence_transformers import SentenceTransformer, SentenceTransformerTrainer
     from sentence_transformers.sentence_transformer.losses import MultipleNegativesRankingLoss
-    from sentence_transformers.sentence_transformer.training_args import BatchSamplers, SentenceTransformerTrainingArguments
+    from sentence_transformers.sentence_transformer.training_args import (
+        BatchSamplers,
+        SentenceTransformerTrainingArguments,
+    )
 
     model = SentenceTransformer(resolve_model_path(DEFAULT_BASE_MODEL))
     args = SentenceTransformerTrainingArguments(
-        output_dir=str(folder), num_train_epochs=1, per_device_train_batch_size=BATCH_SIZE,
-        batch_sampler=BatchSamplers.NO_DUPLICATES, save_strategy="no", report_to="none", disable_tqdm=True,
+        output_dir=str(folder),
+        num_train_epochs=1,
+        per_device_train_batch_size=BATCH_SIZE,
+        batch_sampler=BatchSamplers.NO_DUPLICATES,
+        save_strategy="no",
+        report_to="none",
+        disable_tqdm=True,
         # As the pipeline sets them, so a GPU compares like with like.
-        fp16=torch.cuda.is_available(), dataloader_pin_memory=torch.cuda.is_available(),
+        fp16=torch.cuda.is_available(),
+        dataloader_pin_memory=torch.cuda.is_available(),
     )
     dataset = Dataset.from_dict({"anchor": pairs["query"].tolist(), "positive": pairs["positive"].tolist()})
-    trainer = SentenceTransformerTrainer(model=model, args=args, train_dataset=dataset, loss=MultipleNegativesRankingLoss(model))
+    trainer = SentenceTransformerTrainer(
+        model=model, args=args, train_dataset=dataset, loss=MultipleNegativesRankingLoss(model)
+    )
     with Stopwatch() as clock:
         trainer.train()
     return clock.seconds
@@ -72,8 +89,13 @@ def train_bare(pairs: pd.DataFrame, folder: Path) -> float:
 
 def train_with_pipeline(pairs: pd.DataFrame, folder: Path) -> float:
     result = train_model(
-        resolve_model_path(DEFAULT_BASE_MODEL), pairs, pd.DataFrame(columns=PAIR_COLUMNS), {},  # no validation: no evaluator
-        folder / "checkpoints", folder / "output", TrainingSettings(epochs=1, batch_size=BATCH_SIZE),
+        resolve_model_path(DEFAULT_BASE_MODEL),
+        pairs,
+        pd.DataFrame(columns=PAIR_COLUMNS),
+        {},  # no validation: no evaluator
+        folder / "checkpoints",
+        folder / "output",
+        TrainingSettings(epochs=1, batch_size=BATCH_SIZE, precision="fp32"),
         logging.getLogger("benchmarks.training"),
     )
     return result.seconds
@@ -87,8 +109,15 @@ def run(args: argparse.Namespace) -> Result:
         for label, train in ways.items():
             with tempfile.TemporaryDirectory() as tmp:  # fresh folders: the pipeline would resume a checkpoint
                 seconds = train(pairs, Path(tmp))
-            trials.append({"run": label, "repeat": repeat, "pairs": len(pairs), "seconds": round(seconds, 2),
-                           "pairs/s": len(pairs) / seconds})
+            trials.append(
+                {
+                    "run": label,
+                    "repeat": repeat,
+                    "pairs": len(pairs),
+                    "seconds": round(seconds, 2),
+                    "pairs/s": len(pairs) / seconds,
+                }
+            )
     best = {label: max(t["pairs/s"] for t in trials if t["run"] == label) for label in ways}
     device = "GPU" if torch.cuda.is_available() else "CPU"
     print(f"{len(pairs)} inverse cloze pairs, 1 epoch at batch {BATCH_SIZE}, {DEFAULT_BASE_MODEL} on the {device}")

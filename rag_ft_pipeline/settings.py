@@ -11,6 +11,7 @@ ARTIFACTS_DIR_ENV = "RAG_FT_ARTIFACTS_DIR"
 BASE_MODEL_ENV = "RAG_FT_BASE_MODEL"
 MANIFEST_ENV = "RAG_FT_MANIFEST"
 GOLDEN_SET_ENV = "RAG_FT_GOLDEN_SET"
+TRAIN_QUESTIONS_ENV = "RAG_FT_TRAIN_QUESTIONS"
 # A Chroma server (docker-compose's `chroma` service); unset, the vector store is embedded under the artifact root.
 CHROMA_HOST_ENV = "RAG_FT_CHROMA_HOST"
 CHROMA_PORT_ENV = "RAG_FT_CHROMA_PORT"
@@ -29,7 +30,8 @@ class Settings:
     artifacts_dir: Path
     base_model: str
     manifest: Path | None = None  # CSV of document URLs to download into docs_dir
-    golden_set: Path | None = None  # JSON lines of human-written questions
+    golden_set: Path | None = None  # JSON lines of human-written questions to score on
+    train_questions: Path | None = None  # JSON lines of human-written questions to train on
     chroma_host: str | None = None  # None: the embedded Chroma under artifacts_dir
     chroma_port: int = DEFAULT_CHROMA_PORT
 
@@ -37,12 +39,11 @@ class Settings:
     def from_env(cls) -> Settings:
         return cls(
             docs_dir=Path(os.environ.get(DOCS_DIR_ENV, DEFAULT_DOCS_DIR)).expanduser().absolute(),
-            artifacts_dir=Path(os.environ.get(ARTIFACTS_DIR_ENV, DEFAULT_ARTIFACTS_DIR))
-            .expanduser()
-            .absolute(),
+            artifacts_dir=Path(os.environ.get(ARTIFACTS_DIR_ENV, DEFAULT_ARTIFACTS_DIR)).expanduser().absolute(),
             base_model=os.environ.get(BASE_MODEL_ENV, DEFAULT_BASE_MODEL),
             manifest=_optional_path(MANIFEST_ENV),
             golden_set=_optional_path(GOLDEN_SET_ENV),
+            train_questions=_optional_path(TRAIN_QUESTIONS_ENV),
             chroma_host=os.environ.get(CHROMA_HOST_ENV) or None,
             chroma_port=int(os.environ.get(CHROMA_PORT_ENV) or DEFAULT_CHROMA_PORT),
         )

@@ -37,14 +37,19 @@ def completion(request: dict[str, Any], arguments: str) -> dict[str, Any]:
     """A chat completion answering in the shape the request asked for: a tool call or JSON text."""
     if request.get("tools"):
         name = request["tools"][0]["function"]["name"]
-        message = {"role": "assistant", "content": None, "tool_calls": [
-            {"id": "call_1", "type": "function", "function": {"name": name, "arguments": arguments}}
-        ]}
+        message = {
+            "role": "assistant",
+            "content": None,
+            "tool_calls": [{"id": "call_1", "type": "function", "function": {"name": name, "arguments": arguments}}],
+        }
         finish = "tool_calls"
     else:
         message, finish = {"role": "assistant", "content": arguments}, "stop"
     return {
-        "id": "chatcmpl-test", "object": "chat.completion", "created": 0, "model": request.get("model", "test"),
+        "id": "chatcmpl-test",
+        "object": "chat.completion",
+        "created": 0,
+        "model": request.get("model", "test"),
         "choices": [{"index": 0, "message": message, "finish_reason": finish}],
         "usage": {"prompt_tokens": 50, "completion_tokens": 10, "total_tokens": 60},
     }
@@ -67,7 +72,9 @@ class OpenAICompatibleServer:
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
                 with server._lock:
                     passage = passage_of(body)
-                    server.requests.append({"path": self.path, "headers": {k.lower(): v for k, v in self.headers.items()}, "body": body})
+                    server.requests.append(
+                        {"path": self.path, "headers": {k.lower(): v for k, v in self.headers.items()}, "body": body}
+                    )
                     attempt = server.attempts[passage]
                     server.attempts[passage] += 1
                     server.in_flight += 1
@@ -77,7 +84,9 @@ class OpenAICompatibleServer:
                 with server._lock:
                     server.in_flight -= 1
                 if reply.status == 200:
-                    arguments = reply.arguments if reply.arguments is not None else json.dumps({"questions": reply.questions})
+                    arguments = (
+                        reply.arguments if reply.arguments is not None else json.dumps({"questions": reply.questions})
+                    )
                     payload = json.dumps(completion(body, arguments)).encode()
                 else:
                     payload = json.dumps({"error": {"message": f"scripted {reply.status}", "type": "test"}}).encode()

@@ -1,0 +1,40 @@
+"""The Dagster instance `rag-ft run` and `rag-ft ui` share: its home folder and its dagster.yaml."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from rag_ft_pipeline.settings import Settings
+
+MAX_RUNS_ENV = "RAG_FT_MAX_CONCURRENT_RUNS"
+DEFAULT_MAX_RUNS = 2
+# A dagster.yaml carrying this line is rag-ft's own and is rewritten from the settings; remove the
+# line to keep hand edits.
+MARKER = "# written by rag-ft"
+
+INSTANCE_YAML = """{marker}: remove this line to keep your own edits
+telemetry:
+  enabled: false
+concurrency:
+  runs:
+    # Runs launched from the UI, the sensor or the schedule wait in a queue beyond this many
+    # ({env} sets it). A training run takes the whole machine.
+    max_concurrent_runs: {max_runs}
+  pools:
+    # Writers of the same store (pools documents, question_cache, vector_store, training) run one
+    # at a time; other steps go on.
+    default_limit: 1
+"""
+
+
+def dagster_home(settings: Settings) -> Path:
+    """$DAGSTER_HOME when set, else <artifact root>/dagster_home, with an instance config that fits
+    one machine (SQLite storage in the folder, a run queue, one writer per store)."""
+    home = Path(os.environ.setdefault("DAGSTER_HOME", str(settings.artifacts_dir / "dagster_home")))
+    home.mkdir(parents=True, exist_ok=True)
+    config = home / "dagster.yaml"
+    if not config.exists() or config.read_text().startswith(MARKER):
+        max_runs = int(os.environ.get(MAX_RUNS_ENV) or DEFAULT_MAX_RUNS)
+        config.write_text(INSTANCE_YAML.format(marker=MARKER, env=MAX_RUNS_ENV, max_runs=max_runs))
+    return home

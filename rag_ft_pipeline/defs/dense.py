@@ -1,0 +1,108 @@
+"""What the base and the fine-tuned model's assets share: indexing the chunks with a model and
+scoring that index, with the metadata both record."""
+
+from __future__ import annotations
+
+import dagster as dg
+import pandas as pd
+from sentence_transformers import SentenceTransformer
+
+from rag_ft_pipeline.common.progress import progress_logger
+from rag_ft_pipeline.common.types import Corpus
+from rag_ft_pipeline.defs.metadata import table
+from rag_ft_pipeline.defs.resources import VectorStoreResource
+from rag_ft_pipeline.evaluation.golden import GoldenRelevance
+from rag_ft_pipeline.evaluation.scoring import DenseRanker, EvaluationResult, evaluate_retriever
+from rag_ft_pipeline.retrieval.embedding import encode
+from rag_ft_pipeline.retrieval.vector_store import VectorIndex, collection_name, sync_index
+
+
+def build_index(
+    context: dg.AssetExecutionContext,
+    model: SentenceTransformer,
+    model_id: str,
+    prefix: str,
+    chunks: Corpus,
+    vector_store: VectorStoreResource,
+    batch_size: int,
+) -> dg.Output[VectorIndex]:
+    """Bring the model's Chroma collection in step with the current chunks (one writer at a time)."""
+    name = collection_name(prefix, model_id)
+    with vector_store.writing(name, context.log):
+        collection = vector_store.collection(name)
+        update = sync_index(
+            collection,
+            chunks.chunks,
+            encoder=lambda texts: encode(model, texts, batch_size=batch_size),
+            progress=progress_logger(context.log, f"embedding chunks into {name}"),
+        )
+        stored = collection.count()
+    return dg.Output(
+        VectorIndex(collection=name, model=model_id, chunks=stored),
+        metadata={
+            "dagster/row_count": stored,
+            "collection": name,
+            "model": model_id,
+            "embedded": update.embedded,
+            "added": update.added,
+            "updated": update.updated,
+            "removed": update.removed,
+            "unchanged": update.unchanged,
+        },
+    )
+
+
+def require_eval_questions(eval_pairs: pd.DataFrame) -> None:
+    if eval_pairs.empty:
+        raise dg.Failure("no eval questions: add documents or raise eval_fraction")
+
+
+def evaluation_output(
+    context: dg.AssetExecutionContext, result: EvaluationResult, golden: GoldenRelevance | None, **extra
+) -> dg.Output[EvaluationResult]:
+    context.log.info(f"{result.retriever}: " + ", ".join(f"{k}={v:.3f}" for k, v in result.metrics.items()))
+    misses = result.per_query[result.per_query["rank"].isna()][["query", "chunk_id", "top_hit"]]
+    return dg.Output(
+        result,
+        metadata={
+            **{name: dg.MetadataValue.float(value) for name, value in result.metrics.items()},
+            **(
+                {f"golden_{name}": dg.MetadataValue.float(value) for name, value in result.golden["chunk"].items()}
+                if result.golden
+                else {}
+            ),
+            "questions": len(result.per_query),
+            "golden_questions": len(golden.questions) if golden else 0,
+            "metrics": table(result.table().round(4), rows=None, index=True),
+            "misses": table(misses, rows=5),
+            **extra,
+        },
+    )
+
+
+def measure_dense(
+    context: dg.AssetExecutionContext,
+    name: str,
+    model: SentenceTransformer,
+    query_prompt: str | None,
+    index: VectorIndex,
+    eval_pairs: pd.DataFrame,
+    chunks: Corpus,
+    golden: GoldenRelevance | None,
+    vector_store: VectorStoreResource,
+    batch_size: int,
+    matryoshka_dims: tuple[int, ...] = (),
+) -> dg.Output[EvaluationResult]:
+    """Search every eval (and golden) question in the model's index and score the rankings."""
+    require_eval_questions(eval_pairs)
+    ranker = DenseRanker(
+        vector_store.collection(index.collection),
+        lambda q: encode(model, q, batch_size=batch_size, prompt=query_prompt),
+    )
+    result = evaluate_retriever(name, ranker, eval_pairs, golden, chunks.doc_of)
+    extra = {"ann_agreement@10": dg.MetadataValue.float(ranker.agreement or 1.0), "query_prompt": query_prompt or ""}
+    if matryoshka_dims:
+        by_dim = pd.DataFrame(ranker.truncated_metrics(eval_pairs, matryoshka_dims)).T.round(4)
+        by_dim.index.name = "dimensions"
+        extra["matryoshka"] = table(by_dim, rows=None, index=True)
+    return evaluation_output(context, result, golden, **extra)

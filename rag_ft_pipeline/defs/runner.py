@@ -1,0 +1,59 @@
+"""Headless runs: register the folder's documents as partitions and materialize in one run."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import dagster as dg
+
+from rag_ft_pipeline.defs.ingestion import documents_partitions
+from rag_ft_pipeline.defs.jobs import DEFAULT_SELECTION
+from rag_ft_pipeline.ingestion.discovery import document_ids
+from rag_ft_pipeline.settings import Settings
+
+
+def register_documents(settings: Settings, instance: dg.DagsterInstance) -> list[str]:
+    """Make the `documents` partitions match the folder: add new files, drop removed ones."""
+    doc_ids = document_ids(settings.docs_dir)
+    name = documents_partitions.name
+    known = set(instance.get_dynamic_partitions(name))
+    for gone in sorted(known - set(doc_ids)):
+        instance.delete_dynamic_partition(name, gone)
+    instance.add_dynamic_partitions(name, [d for d in doc_ids if d not in known])
+    return doc_ids
+
+
+def materialize_pipeline(
+    defs: dg.Definitions,
+    instance: dg.DagsterInstance,
+    selection: str | dg.AssetSelection = DEFAULT_SELECTION,
+    log_level: str = "INFO",
+    op_config: dict[str, dict[str, Any]] | None = None,
+) -> dg.ExecuteInProcessResult:
+    """Materialize `selection` (default: all but the ONNX export, with checks) over all document partitions
+    in a single run, as the per-document assets' single-run backfill policy allows. `op_config`
+    sets assets' configs, e.g. {"finetuned_model": {"epochs": 1}}."""
+    keys = instance.get_dynamic_partitions(documents_partitions.name)
+    every_partition = (
+        {"dagster/asset_partition_range_start": keys[0], "dagster/asset_partition_range_end": keys[-1]} if keys else {}
+    )
+    return dg.materialize(
+        [*defs.assets, *defs.asset_checks],
+        resources=defs.resources,
+        instance=instance,
+        selection=selection,
+        tags=every_partition,
+        run_config={
+            "loggers": {"console": {"config": {"log_level": log_level}}},
+            "ops": {name: {"config": config} for name, config in (op_config or {}).items()},
+        },
+        raise_on_error=False,
+    )
+
+
+def latest_metadata(instance: dg.DagsterInstance, key: str) -> dict[str, Any]:
+    """The plain values of an asset's latest materialization's metadata."""
+    event = instance.get_latest_materialization_event(dg.AssetKey(key))
+    if event is None or event.asset_materialization is None:
+        raise LookupError(f"{key} has not been materialized")
+    return {name: value.value for name, value in event.asset_materialization.metadata.items()}

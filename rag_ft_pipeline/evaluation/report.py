@@ -1,0 +1,110 @@
+"""The comparison as people read it: text tables, a long CSV-ready table and a chart."""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import pandas as pd
+
+from rag_ft_pipeline.common.plots import png_bytes
+from rag_ft_pipeline.evaluation.comparison import BASE, Block, Comparison
+
+SHOWN = ["hit@1", "hit@3", "hit@10", "mrr@10", "ndcg@10", "recall@10"]
+COLORS = {
+    "base": "salmon",
+    "finetuned": "tab:blue",
+    "bm25": "tab:gray",
+    "hybrid_base": "peachpuff",
+    "hybrid_finetuned": "lightskyblue",
+}
+
+
+def long_table(comparison: Comparison) -> pd.DataFrame:
+    """Every figure in one row: question set, retriever, metric, value, and the difference from the
+    base model with its 95% interval (empty for the base model itself)."""
+    rows = []
+    for block in comparison.blocks:
+        for model in block.metrics.columns:
+            for metric, value in block.metrics[model].items():
+                difference, low, high = block.intervals.get(model, {}).get(metric, (None, None, None))
+                rows.append(
+                    {
+                        "questions": block.name,
+                        "retriever": model,
+                        "metric": metric,
+                        "value": float(value),
+                        "minus_base": difference,
+                        "ci95_low": low,
+                        "ci95_high": high,
+                    }
+                )
+    return pd.DataFrame(rows)
+
+
+def block_tables(block: Block) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Retrievers by the metrics people read first; and each one's difference from the base with its
+    95% interval, as text."""
+    values = block.metrics.loc[SHOWN].T
+    values.index.name = "retriever"
+    differences = pd.DataFrame(
+        {
+            model: {m: f"{d:+.3f} [{lo:+.3f}, {hi:+.3f}]" for m, (d, lo, hi) in by_metric.items() if m in SHOWN}
+            for model, by_metric in block.intervals.items()
+        }
+    ).T.reindex(columns=SHOWN)
+    differences.index.name = "minus base (95% CI)"
+    return values, differences
+
+
+def comparison_text(comparison: Comparison) -> str:
+    """The printed report: each question set's tables, golden first; a saturated synthetic eval in one line."""
+    parts = []
+    for block in comparison.blocks:
+        title = f"{block.name}: {block.questions} questions"
+        if block.name == "synthetic" and block.saturated:
+            parts.append(
+                f"{title}: every retriever scores NDCG@10 ≥ 0.98 here, so these questions cannot tell the "
+                "models apart (offline questions are sentences of their own chunks); trust the golden set."
+            )
+            continue
+        values, differences = block_tables(block)
+        parts.append(f"{title}\n{values.round(3).to_string()}\n{differences.to_string()}")
+    parts.append(f"best model by {comparison.best_by}: {comparison.best_model}")
+    parts.append(comparison.verdict.text)
+    return "\n\n".join(parts)
+
+
+def comparison_chart_png(comparison: Comparison) -> bytes:
+    """One panel per question set that tells the retrievers apart (golden first): grouped bars per
+    metric, the whiskers the 95% interval of each retriever's difference from the base model."""
+    blocks = [b for b in comparison.blocks if not (b.name == "synthetic" and b.saturated)][:2]
+    if not blocks:
+        fig, ax = plt.subplots(figsize=(9, 1.2))
+        ax.axis("off")
+        ax.text(
+            0.5, 0.5, "synthetic eval saturated: every retriever scores NDCG@10 ≥ 0.98; add a golden set", ha="center"
+        )
+        return png_bytes(fig)
+    fig, axes = plt.subplots(len(blocks), 1, figsize=(12, 4.2 * len(blocks)), squeeze=False)
+    for ax, block in zip(axes[:, 0], blocks):
+        models = list(block.metrics.columns)
+        width = 0.8 / len(models)
+        for i, model in enumerate(models):
+            values = block.metrics.loc[SHOWN, model]
+            positions = [x + (i - (len(models) - 1) / 2) * width for x in range(len(SHOWN))]
+            errors = None
+            if model != BASE:
+                base = block.metrics.loc[SHOWN, BASE]
+                intervals = [block.intervals[model][m] for m in SHOWN]
+                errors = [
+                    [max(v - (b + lo), 0) for v, b, (_, lo, _) in zip(values, base, intervals)],
+                    [max((b + hi) - v, 0) for v, b, (_, _, hi) in zip(values, base, intervals)],
+                ]
+            bars = ax.bar(positions, values, width, label=model, color=COLORS.get(model), yerr=errors, capsize=2)
+            ax.bar_label(bars, fmt="%.2f", fontsize=6, padding=1)
+        ax.set_xticks(range(len(SHOWN)), SHOWN)
+        ax.set_ylim(0, 1.1)
+        ax.set_ylabel("score")
+        ax.set_title(f"{block.name}: {block.questions} questions (whiskers: 95% interval of the difference from base)")
+        ax.legend(fontsize=8, ncol=len(models))
+    fig.suptitle(comparison.verdict.text, fontsize=10)
+    return png_bytes(fig)

@@ -1,0 +1,64 @@
+"""Every training setting, defined once: the `finetuned_model` asset's config is this model."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+
+class TrainingSettings(BaseModel):
+    epochs: int = Field(
+        default=3, ge=1, description="Passes over the training pairs, unless the time budget ends it sooner."
+    )
+    learning_rate: float = Field(default=2e-5, gt=0, description="Peak learning rate (AdamW), after a linear warmup.")
+    batch_size: int = Field(
+        default=32,
+        ge=2,
+        description="Pairs per batch: with MNRL each query's negatives are the batch's other passages.",
+    )
+    warmup_ratio: float = Field(
+        default=0.1, ge=0, lt=1, description="Share of the steps spent warming the learning rate up."
+    )
+    loss: Literal["mnrl", "cached_mnrl"] = Field(
+        default="mnrl",
+        description="mnrl: MultipleNegativesRankingLoss; "
+        "cached_mnrl: GradCache, large batches at the memory of mini_batch_size.",
+    )
+    mini_batch_size: int = Field(default=16, ge=1, description="cached_mnrl only: texts encoded at once.")
+    hard_negatives: int = Field(
+        default=0, ge=0, description="Negatives mined per pair with the base model; 0 = in-batch negatives only."
+    )
+    hard_negative_range_min: int = Field(
+        default=10,
+        ge=0,
+        description="Skip the base model's top ranks when mining: they are often unlabelled positives.",
+    )
+    hard_negative_margin: float = Field(
+        default=0.05, ge=0, description="Mine only negatives scoring at most (1 - margin) of the positive's score."
+    )
+    matryoshka_dims: list[int] = Field(
+        default=[], description="e.g. [384, 256, 128, 64]: embeddings that still work cut to these sizes."
+    )
+    max_train_pairs: int | None = Field(
+        default=None, ge=1, description="Budget: a seeded sample of at most this many pairs."
+    )
+    max_steps: int | None = Field(default=None, ge=1, description="Budget: optimizer steps at most.")
+    checkpoint_every_steps: int | None = Field(
+        default=None, ge=1, description="None: a checkpoint (and validation) per epoch."
+    )
+    validation_corpus_size: int = Field(
+        default=2000, ge=1, description="Chunks searched when scoring on the validation questions (theirs included)."
+    )
+    max_train_minutes: float | None = Field(
+        default=None,
+        gt=0,
+        description="Wall-clock budget, turned into steps from the measured speed of the first steps. "
+        "None: 20 minutes on a CPU, no limit (all epochs) on a GPU.",
+    )
+    precision: Literal["auto", "fp32", "bf16"] = Field(
+        default="auto",
+        description="auto: fp16 on a GPU; on a CPU with native bf16, whichever of fp32 and bf16 autocast "
+        "measures faster on the first steps; else fp32.",
+    )
+    seed: int = Field(default=42, description="Seeds sampling, shuffling and initialization.")

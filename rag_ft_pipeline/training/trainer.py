@@ -1,0 +1,295 @@
+"""Fine-tuning the embedding model with Multiple Negatives Ranking Loss and its variants."""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import shutil
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import pandas as pd
+from datasets import Dataset
+from sentence_transformers import SentenceTransformer, SentenceTransformerModelCardData, SentenceTransformerTrainer
+from sentence_transformers.sentence_transformer.evaluation import InformationRetrievalEvaluator
+from sentence_transformers.sentence_transformer.losses import (
+    CachedMultipleNegativesRankingLoss,
+    MatryoshkaLoss,
+    MultipleNegativesRankingLoss,
+)
+from sentence_transformers.sentence_transformer.training_args import BatchSamplers, SentenceTransformerTrainingArguments
+from sentence_transformers.util import mine_hard_negatives
+from transformers import TrainerCallback
+from transformers.trainer_callback import PrinterCallback
+
+from rag_ft_pipeline.common.files import atomic_directory
+from rag_ft_pipeline.common.types import Chunk
+from rag_ft_pipeline.training.budget import (
+    Precision,
+    TrainingPlan,
+    bf16_supported_on_cpu,
+    default_budget_minutes,
+    measure_step_seconds,
+    on_gpu,
+    plan_steps,
+)
+from rag_ft_pipeline.training.checkpoints import resumable_checkpoint
+from rag_ft_pipeline.training.settings import TrainingSettings
+
+VALIDATION_NAME = "validation"
+BEST_METRIC = f"eval_{VALIDATION_NAME}_cosine_ndcg@10"
+PLAN_FILE = "plan.json"  # beside the checkpoints: a resumed run keeps the steps it planned
+CHECKPOINT_MINUTES = 5.0  # under a time budget: a checkpoint about this often, for resuming
+PROBE_BATCH = 8  # pairs in the step that compares fp32 with bf16
+
+
+@dataclass(frozen=True)
+class TrainingResult:
+    model_path: Path
+    train_pairs: int
+    steps: int
+    resumed_from_step: int
+    seconds: float
+    best_validation_ndcg: float | None
+    plan: TrainingPlan
+    batch_size: int
+
+    @property
+    def pairs_per_second(self) -> float:
+        trained = (self.steps - self.resumed_from_step) * self.batch_size
+        return trained / self.seconds if self.seconds else 0.0
+
+
+@dataclass(frozen=True)
+class FineTunedModel:
+    """What the finetuned_model asset hands on: where the model is and how it is queried."""
+
+    model_path: Path
+    run_id: str
+    base_model: str
+    query_prompt: str | None
+    matryoshka_dims: tuple[int, ...]
+
+
+class _LogProgress(TrainerCallback):
+    """Training progress in the run's log (the trainer's own bars go to a terminal only)."""
+
+    def __init__(self, log: logging.Logger) -> None:
+        self.log = log
+
+    def on_log(self, args, state, control, logs=None, **kwargs):
+        logs = logs or {}
+        shown = ", ".join(
+            f"{k}={v:.4g}" for k, v in logs.items() if (isinstance(v, float) and "@" not in k) or k == BEST_METRIC
+        )
+        self.log.info(f"training step {state.global_step}/{state.max_steps}: {shown}")
+
+
+def validation_corpus(chunks: list[Chunk], validation: pd.DataFrame, size: int, seed: int) -> dict[str, str]:
+    """The validation questions' own chunks plus a seeded sample of the others, up to `size`."""
+    by_id = {c.chunk_id: c.text for c in chunks}
+    needed = set(validation["chunk_id"])
+    others = sorted(set(by_id) - needed)
+    sample = random.Random(seed).sample(others, min(len(others), max(0, size - len(needed))))
+    return {chunk_id: by_id[chunk_id] for chunk_id in sorted(needed | set(sample))}
+
+
+def _validation_evaluator(
+    validation: pd.DataFrame, corpus: dict[str, str], query_prompt: str | None
+) -> InformationRetrievalEvaluator | None:
+    if validation.empty:
+        return None
+    queries = {f"q{i}": q for i, q in enumerate(validation["query"])}
+    relevant = {f"q{i}": {chunk_id} for i, chunk_id in enumerate(validation["chunk_id"])}
+    return InformationRetrievalEvaluator(
+        queries=queries,
+        corpus=corpus,
+        relevant_docs=relevant,
+        name=VALIDATION_NAME,
+        show_progress_bar=False,
+        batch_size=64,
+        query_prompt=query_prompt,
+        write_csv=False,
+    )
+
+
+def _loss(model: SentenceTransformer, settings: TrainingSettings):
+    inner = (
+        CachedMultipleNegativesRankingLoss(model, mini_batch_size=settings.mini_batch_size)
+        if settings.loss == "cached_mnrl"
+        else MultipleNegativesRankingLoss(model)
+    )
+    if settings.matryoshka_dims:
+        return MatryoshkaLoss(model, inner, matryoshka_dims=list(settings.matryoshka_dims))
+    return inner
+
+
+def _train_dataset(
+    model: SentenceTransformer,
+    train: pd.DataFrame,
+    settings: TrainingSettings,
+    query_prompt: str | None,
+    log: logging.Logger,
+) -> Dataset:
+    dataset = Dataset.from_dict({"anchor": train["query"].tolist(), "positive": train["positive"].tolist()})
+    if not settings.hard_negatives:
+        return dataset
+    log.info(f"mining {settings.hard_negatives} hard negative(s) per pair with the base model")
+    return mine_hard_negatives(
+        dataset,
+        model,
+        anchor_column_name="anchor",
+        positive_column_name="positive",
+        range_min=settings.hard_negative_range_min,
+        relative_margin=settings.hard_negative_margin,
+        num_negatives=settings.hard_negatives,
+        sampling_strategy="top",
+        query_prompt=query_prompt,
+        output_format="n-tuple",
+        batch_size=64,
+        verbose=False,
+    )
+
+
+def _arguments(
+    checkpoint_dir: Path,
+    settings: TrainingSettings,
+    precision: Precision,
+    steps: int,
+    save_steps: int | None,
+    evaluate: bool,
+    query_prompt: str | None,
+) -> SentenceTransformerTrainingArguments:
+    """Evaluation and checkpoints per epoch for the full recipe; under a budget shorter than two
+    epochs, checkpoints every few minutes (for resuming) and one evaluation at the end."""
+    per_epoch = save_steps is None
+    return SentenceTransformerTrainingArguments(
+        output_dir=str(checkpoint_dir),
+        num_train_epochs=settings.epochs,
+        max_steps=steps,
+        per_device_train_batch_size=settings.batch_size,
+        learning_rate=settings.learning_rate,
+        warmup_steps=settings.warmup_ratio,  # a float below 1 is a share of all steps (Transformers 5)
+        fp16=precision == "fp16",
+        bf16=precision == "bf16",
+        use_cpu=precision != "fp16" and not on_gpu(),
+        dataloader_pin_memory=on_gpu(),
+        # Duplicate texts in one batch would be scored as each other's negatives.
+        batch_sampler=BatchSamplers.NO_DUPLICATES,
+        prompts={"anchor": query_prompt} if query_prompt else None,
+        eval_strategy="epoch" if per_epoch and evaluate else "no",
+        save_strategy="epoch" if per_epoch else "steps",
+        save_steps=save_steps or 500,
+        save_total_limit=2,
+        load_best_model_at_end=per_epoch and evaluate,
+        metric_for_best_model=BEST_METRIC if per_epoch and evaluate else None,
+        logging_steps=max(1, min(steps, 400) // 8),
+        report_to="none",
+        seed=settings.seed,
+        disable_tqdm=True,
+    )
+
+
+def train_model(
+    base_model_path: str,
+    train: pd.DataFrame,
+    validation: pd.DataFrame,
+    corpus: dict[str, str],
+    checkpoint_dir: Path,
+    output_dir: Path,
+    settings: TrainingSettings,
+    log: logging.Logger,
+    query_prompt: str | None = None,
+) -> TrainingResult:
+    """Fine-tune the model at `base_model_path` (a hub id or folder) on (query, positive) pairs for
+    as many steps as the epochs, `max_steps` and the time budget allow, and save it to
+    `output_dir/model` (written whole or not at all). With per-epoch evaluation the checkpoint that
+    scores best on the validation questions (searched in `corpus`) is kept. Checkpoints go to
+    `checkpoint_dir`; one found there (an interrupted run of the same training) is resumed from,
+    with the steps it planned, and they are removed once the model is saved."""
+    if settings.max_train_pairs is not None and len(train) > settings.max_train_pairs:
+        train = train.sample(n=settings.max_train_pairs, random_state=settings.seed)
+    if train.empty:
+        raise ValueError("no training pairs")
+    model = SentenceTransformer(
+        base_model_path,
+        model_card_data=SentenceTransformerModelCardData(
+            language="en", model_name="rag_ft_pipeline fine-tuned retriever"
+        ),
+    )
+    evaluator = _validation_evaluator(validation, corpus, query_prompt)
+    dataset = _train_dataset(model, train, settings, query_prompt, log)
+    loss = _loss(model, settings)
+    steps_per_epoch = max(1, len(dataset) // settings.batch_size)
+    checkpoint, resumed_from = resumable_checkpoint(checkpoint_dir)
+
+    def trainer_for(
+        precision: Precision, steps: int, save_steps: int | None, batch_size: int | None = None
+    ) -> SentenceTransformerTrainer:
+        batch = settings.model_copy(update={"batch_size": batch_size}) if batch_size else settings
+        args = _arguments(checkpoint_dir, batch, precision, steps, save_steps, evaluator is not None, query_prompt)
+        trainer = SentenceTransformerTrainer(
+            model=model, args=args, train_dataset=dataset, loss=loss, evaluator=evaluator, callbacks=[_LogProgress(log)]
+        )
+        trainer.remove_callback(PrinterCallback)  # its raw dicts would duplicate the log lines above
+        return trainer
+
+    plan_file = checkpoint_dir / PLAN_FILE
+    if checkpoint and plan_file.exists():
+        plan = TrainingPlan(**json.loads(plan_file.read_text()))
+        log.info(f"resuming from the checkpoint at step {resumed_from} of {plan.steps}")
+    else:
+        plan = _plan(trainer_for, steps_per_epoch, settings, log)
+        checkpoint_dir.mkdir(parents=True, exist_ok=True)
+        plan_file.write_text(json.dumps(asdict(plan)))
+    save_steps = None
+    if (plan.limited_by != "epochs" and plan.epochs < 2) or settings.checkpoint_every_steps:
+        every = settings.checkpoint_every_steps or CHECKPOINT_MINUTES * 60 / (plan.seconds_per_step or 1)
+        save_steps = max(1, min(plan.steps, int(every)))
+    trainer = trainer_for(plan.precision, plan.steps, save_steps)
+    started = time.perf_counter()
+    trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
+    seconds = time.perf_counter() - started
+    best = trainer.state.best_metric
+    if best is None and evaluator is not None:  # no per-epoch evaluation: score the final model once
+        best = evaluator(model).get(BEST_METRIC.removeprefix("eval_"))
+    model_path = output_dir / "model"
+    with atomic_directory(model_path) as folder:
+        model.save(str(folder))
+    shutil.rmtree(checkpoint_dir, ignore_errors=True)
+    return TrainingResult(
+        model_path=model_path,
+        train_pairs=len(train),
+        steps=trainer.state.global_step,
+        resumed_from_step=resumed_from,
+        seconds=seconds,
+        best_validation_ndcg=float(best) if best is not None else None,
+        plan=plan,
+        batch_size=settings.batch_size,
+    )
+
+
+def _plan(trainer_for, steps_per_epoch: int, settings: TrainingSettings, log: logging.Logger) -> TrainingPlan:
+    """Choose the precision and the number of steps. On a CPU with native bf16, "auto" times one
+    small step in fp32 and in bf16 and keeps the faster; where a time budget applies, the first full
+    steps are timed to turn it into a number of steps."""
+    budget = default_budget_minutes(settings.max_train_minutes, on_gpu())
+    probed: dict[str, float] = {}
+    if on_gpu():
+        precision: Precision = "fp16"
+    elif settings.precision == "auto" and bf16_supported_on_cpu():
+        probed = {p: measure_step_seconds(trainer_for(p, 1, None, PROBE_BATCH), steps=1) for p in ("fp32", "bf16")}
+        precision = min(probed, key=probed.__getitem__)  # type: ignore[assignment]
+        log.info("seconds per small training step: " + ", ".join(f"{p} {s:.2f}" for p, s in probed.items()))
+    else:
+        precision = "fp32" if settings.precision == "auto" else settings.precision
+    seconds_per_step = measure_step_seconds(trainer_for(precision, 1, None)) if budget is not None else None
+    plan = plan_steps(steps_per_epoch, settings.epochs, settings.max_steps, budget, seconds_per_step, precision, probed)
+    minutes = f", about {plan.estimated_seconds / 60:.1f} min" if plan.estimated_seconds else ""
+    log.info(
+        f"training {plan.steps} steps ({plan.epochs:.2f} epochs of {steps_per_epoch}) in {precision}{minutes}; "
+        f"limited by {plan.limited_by}" + (f" ({budget:g} min)" if plan.limited_by == "time budget" else "")
+    )
+    return plan

@@ -1,0 +1,114 @@
+"""The documents-folder sensor and the retraining schedule, through Dagster's test APIs."""
+
+import os
+import time
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from rag_ft_pipeline.defs import build_definitions
+from rag_ft_pipeline.defs.automation import documents_folder_sensor, retraining_schedule
+from rag_ft_pipeline.defs.ingestion import current_document_ids
+from rag_ft_pipeline.defs.io_managers import CHUNKS_IO_MANAGER
+from rag_ft_pipeline.defs.resources import ProjectPathsResource
+from rag_ft_pipeline_tests.helpers import apply_partition_requests, project_settings
+
+RANGE = ("dagster/asset_partition_range_start", "dagster/asset_partition_range_end")
+
+
+def tick(instance: dg.DagsterInstance, docs: Path, cursor: str | None, resources: dict | None = None):
+    paths = ProjectPathsResource(docs_dir=str(docs), artifacts_dir=str(docs.parent / "artifacts"))
+    with dg.build_sensor_context(instance=instance, cursor=cursor, resources=resources or {"paths": paths}) as context:
+        result = documents_folder_sensor(context)
+    if isinstance(result, dg.SensorResult):
+        apply_partition_requests(instance, result)
+    return result
+
+
+def requested(instance: dg.DagsterInstance, result) -> list[tuple[list[str], tuple[str, ...]]]:
+    """Per run: the partitions its range covers once the partition requests are applied, and its assets."""
+    order = instance.get_dynamic_partitions("documents")
+    runs = []
+    for request in result.run_requests:
+        start, end = (request.tags.get(tag) for tag in RANGE)
+        covered = order[order.index(start) : order.index(end) + 1] if start else []
+        runs.append((covered, tuple(sorted(k.to_user_string() for k in request.asset_selection))))
+    return runs
+
+
+EVERYTHING = ("base_index", "chunks", "clean_markdown", "question_pairs")
+
+
+def test_sensor_adds_changes_and_removes_documents_one_run_a_tick(tmp_path: Path):
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "a.md").write_text("# A\n\nFirst document.")
+    (docs / "b b.txt").write_text("Second document.")
+    (docs / "d.md").write_text("Fourth.")
+    with dg.instance_for_test() as instance:
+        first = tick(instance, docs, None)
+        assert requested(instance, first) == [(["a.md", "b b.txt", "d.md"], EVERYTHING)]
+        assert instance.get_dynamic_partitions("documents") == ["a.md", "b b.txt", "d.md"]
+
+        assert isinstance(tick(instance, docs, first.cursor), dg.SkipReason)  # nothing changed
+
+        (docs / "a.md").write_text("# A\n\nFirst document, revised.")
+        os.utime(docs / "a.md", ns=(time.time_ns() + 10**9,) * 2)
+        (docs / "c.md").write_text("Third.")
+        second = tick(instance, docs, first.cursor)
+        # The changed document moves to the end beside the new one: one range covers exactly them.
+        assert requested(instance, second) == [(["a.md", "c.md"], EVERYTHING)]
+        assert second.run_requests[0].run_key != first.run_requests[0].run_key  # a new run for new content
+
+        os.utime(docs / "c.md", ns=(time.time_ns() + 2 * 10**9,) * 2)  # touched, same content
+        (docs / "b b.txt").unlink()
+        third = tick(instance, docs, second.cursor)
+        assert requested(instance, third) == [([], ("base_index", "question_pairs"))]
+        assert instance.get_dynamic_partitions("documents") == ["d.md", "a.md", "c.md"]
+
+
+@pytest.mark.slow
+def test_a_burst_of_thirty_documents_is_one_run_that_processes_each_once(tmp_path: Path):
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    topics = ["sterilization", "labeling", "stability", "software", "biocompatibility", "cybersecurity"]
+    for i in range(30):
+        topic = topics[i % len(topics)]
+        (docs / f"guidance_{i:02}.md").write_text(
+            f"# Guidance {i} on {topic}\n\nManufacturers should describe the {topic} controls of device {i} in detail, "
+            f"with the test methods, the acceptance criteria and the results of every lot {i} that was released.\n\n"
+            f"Sponsors should keep the {topic} records of study {i} for two years after the marketing decision."
+        )
+    settings = project_settings(docs, tmp_path)
+    defs = build_definitions(settings)
+    with dg.instance_for_test() as instance:
+        result = tick(instance, docs, None, defs.resources)
+        [run] = result.run_requests
+        assert requested(instance, result) == [(sorted(p.name for p in docs.iterdir()), EVERYTHING)]
+        # As the daemon launches it: the run's tags and asset selection, against the real definitions.
+        done = dg.materialize(
+            [*defs.assets, *defs.asset_checks],
+            resources=defs.resources,
+            instance=instance,
+            selection=run.asset_selection,
+            tags=run.tags,
+        )
+        assert done.success
+        for key in ("clean_markdown", "chunks"):
+            records = instance.fetch_materializations(dg.AssetKey(key), limit=100).records
+            assert sorted(r.partition_key for r in records) == current_document_ids(instance)  # each exactly once
+        corpus = defs.resources[CHUNKS_IO_MANAGER].corpus(current_document_ids(instance))
+        index = defs.load_asset_value("base_index", instance=instance)
+        assert index.chunks == len(corpus.chunks) >= 30
+        assert len(dg.DagsterInstance.get_runs(instance)) == 1
+
+
+def test_retraining_schedule_runs_only_after_documents_changed():
+    with dg.instance_for_test() as instance:
+        context = dg.build_schedule_context(instance=instance)
+        assert isinstance(retraining_schedule(context), dg.SkipReason)
+        instance.report_runless_asset_event(dg.AssetMaterialization("question_pairs"))
+        assert isinstance(retraining_schedule(context), dg.RunRequest)
+        instance.report_runless_asset_event(dg.AssetMaterialization("finetuned_model"))
+        assert isinstance(retraining_schedule(context), dg.SkipReason)

@@ -1,0 +1,83 @@
+"""Real PDFs downloaded from a local server, bad files beside them, and a fixed file picked up again."""
+
+import csv
+import functools
+import shutil
+import threading
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from rag_ft_pipeline.defs import build_definitions
+from rag_ft_pipeline.defs.automation import documents_folder_sensor
+from rag_ft_pipeline.defs.runner import latest_metadata, materialize_pipeline, register_documents
+from rag_ft_pipeline_tests.helpers import apply_partition_requests, locked_pdf, project_settings
+
+pytestmark = pytest.mark.slow
+
+
+class QuietHandler(SimpleHTTPRequestHandler):
+    def log_message(self, *args) -> None:
+        pass
+
+
+def test_fda_pdfs_with_bad_files_beside_them(tmp_path: Path, fda_pdfs_dir: Path):
+    pdfs = sorted(fda_pdfs_dir.glob("*.pdf"))
+    held_back = pdfs.pop()  # arrives later, as the fix of a corrupt file
+    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(QuietHandler, directory=str(fda_pdfs_dir)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    manifest = tmp_path / "manifest.csv"
+    with manifest.open("w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["url", "filename", "sha256"])
+        writer.writerows([[f"http://127.0.0.1:{server.server_address[1]}/{pdf.name}", "", ""] for pdf in pdfs])
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    settings = project_settings(docs, tmp_path, manifest=manifest)
+    defs = build_definitions(settings)
+    with dg.instance_for_test() as instance:
+        assert materialize_pipeline(defs, instance, selection="key:downloaded_documents").success
+        assert latest_metadata(instance, "downloaded_documents")["downloaded"] == 11
+        server.shutdown()
+
+        locked_pdf(docs / "locked.pdf")
+        (docs / "corrupt.pdf").write_bytes(b"%PDF-1.7\n1 0 obj << /Type /Catalog >>\ngarbage")
+        shutil.copy(docs / pdfs[0].name, docs / "copy of first.pdf")
+        register_documents(settings, instance)
+        selection = "key:clean_markdown or key:chunks or key:question_pairs"
+        assert materialize_pipeline(defs, instance, selection=selection).success
+        converted = latest_metadata(instance, "clean_markdown")
+        assert (converted["documents"], converted["failed"], converted["duplicates"]) == (11, 2, 1)
+        failures = converted["failures"]
+        assert "locked.pdf" in failures and "the PDF is locked with a user password" in failures
+        assert "corrupt.pdf" in failures and "corrupt or unreadable PDF" in failures
+        assert f"same content as {pdfs[0].name}" in failures
+        assert latest_metadata(instance, "chunks")["boilerplate_share"] < 0.1
+        assert latest_metadata(instance, "question_pairs")["yield"] >= 0.8
+
+        # The corrupt file is replaced by a good one: the sensor sees the change, and its run converts it.
+        with dg.build_sensor_context(instance=instance, resources=defs.resources) as context:
+            documents_folder_sensor(context)  # first tick: remembers the folder as it is
+        shutil.copy(held_back, docs / "corrupt.pdf")
+        with dg.build_sensor_context(instance=instance, cursor=context.cursor, resources=defs.resources) as context:
+            result = documents_folder_sensor(context)
+        [run] = result.run_requests
+        assert (
+            run.tags["dagster/asset_partition_range_start"]
+            == run.tags["dagster/asset_partition_range_end"]
+            == "corrupt.pdf"
+        )
+        apply_partition_requests(instance, result)  # the changed document moves to the end
+        rerun = dg.materialize(
+            [*defs.assets, *defs.asset_checks],
+            resources=defs.resources,
+            instance=instance,
+            tags=run.tags,
+            selection=run.asset_selection,
+        )
+        assert rerun.success
+        fixed = latest_metadata(instance, "clean_markdown")
+        assert fixed["documents"] == 1 and fixed["failed"] == 1 and "corrupt.pdf" not in fixed["failures"]

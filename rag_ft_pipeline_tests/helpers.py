@@ -1,0 +1,142 @@
+"""What several tests share: where the data is, small builders of real inputs, and local servers."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import socket
+import urllib.request
+from collections.abc import Iterable
+from pathlib import Path
+
+import dagster as dg
+from pypdf import PdfWriter
+
+from rag_ft_pipeline.common.hashing import content_hash
+from rag_ft_pipeline.common.types import Chunk
+from rag_ft_pipeline.settings import DEFAULT_BASE_MODEL, Settings
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+SAMPLE_DOCS = REPO_ROOT / "data" / "sample"
+SAMPLE_GOLDEN = REPO_ROOT / "data" / "sample_golden.jsonl"
+SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
+FDA_GUIDANCE = SHARED_DATA / "fda-guidance"
+FDA_PDFS = SHARED_DATA / "fda-pdfs"
+FDA_QA_DEV = SHARED_DATA / "fda-qa-dev"
+
+# Three short passages about two topics, for tests that need chunks with known answers.
+PASSAGES = {
+    "steam.md#0": "Steam sterilizers hold the chamber at 121 degrees Celsius for fifteen minutes so that every spore "
+    "in a dense load is killed.",
+    "steam.md#1": "Biological indicators go in the coldest spots of the load, found by temperature mapping before "
+    "validation starts.",
+    "labels.md#0": "Drug facts labels print directions in a minimum type size of six points so that older consumers "
+    "can read them.",
+}
+
+# The asset graph at a glance: each asset's group and the assets it reads. test_definitions checks
+# the code against it; a change to the architecture shows up here first.
+ASSET_GRAPH: dict[str, tuple[str, set[str]]] = {
+    "downloaded_documents": ("sources", set()),
+    "clean_markdown": ("ingestion", set()),
+    "chunks": ("ingestion", {"clean_markdown"}),
+    "question_pairs": ("questions", {"chunks"}),
+    "question_cost_estimate": ("questions", {"chunks"}),
+    "golden_questions": ("questions", {"chunks"}),
+    "human_question_pairs": ("questions", {"chunks"}),
+    "train_pairs": ("questions", {"question_pairs", "human_question_pairs"}),
+    "validation_pairs": ("questions", {"question_pairs", "human_question_pairs"}),
+    "eval_pairs": ("questions", {"question_pairs", "human_question_pairs"}),
+    "base_index": ("base_model", {"chunks"}),
+    "base_metrics": ("base_model", {"base_index", "eval_pairs", "chunks", "golden_questions"}),
+    "bm25_metrics": ("baselines", {"eval_pairs", "chunks", "golden_questions"}),
+    "finetuned_model": ("finetuned_model", {"train_pairs", "validation_pairs", "chunks"}),
+    "finetuned_index": ("finetuned_model", {"finetuned_model", "chunks"}),
+    "finetuned_metrics": (
+        "finetuned_model",
+        {"finetuned_model", "finetuned_index", "eval_pairs", "chunks", "golden_questions"},
+    ),
+    "comparison": (
+        "reporting",
+        {
+            "base_metrics",
+            "finetuned_metrics",
+            "bm25_metrics",
+            "finetuned_model",
+            "eval_pairs",
+            "chunks",
+            "golden_questions",
+        },
+    ),
+    "onnx_model": ("export", {"comparison", "finetuned_model", "eval_pairs", "chunks", "golden_questions"}),
+}
+
+
+def locked_pdf(path: Path) -> Path:
+    """A real one-page PDF that needs a user password to open."""
+    writer = PdfWriter()
+    writer.add_blank_page(width=200, height=200)
+    writer.encrypt(user_password="secret", owner_password="owner", algorithm="AES-128")
+    with path.open("wb") as f:
+        writer.write(f)
+    return path
+
+
+def chunks_of(texts: dict[str, str]) -> list[Chunk]:
+    """Chunks from {"doc.md#0": text, ...}: the document id and index come from the chunk id."""
+    return [
+        Chunk(
+            chunk_id=chunk_id,
+            doc_id=chunk_id.split("#")[0],
+            chunk_index=int(chunk_id.rsplit("#", 1)[1]),
+            start=0,
+            end=len(text),
+            token_count=len(text.split()),
+            content_hash=content_hash(text),
+            text=text,
+        )
+        for chunk_id, text in texts.items()
+    ]
+
+
+def write_jsonl(path: Path, records: Iterable[dict]) -> Path:
+    path.write_text("".join(json.dumps(record) + "\n" for record in records))
+    return path
+
+
+def copy_documents(paths: Iterable[Path], folder: Path) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    for path in paths:
+        shutil.copy(path, folder / path.name)
+    return folder
+
+
+def project_settings(docs: Path, tmp_path: Path, **options) -> Settings:
+    """Settings for a pipeline over `docs` with everything written under `tmp_path`."""
+    return Settings(docs_dir=docs, artifacts_dir=tmp_path / "artifacts", base_model=DEFAULT_BASE_MODEL, **options)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def graphql(port: int, query: str, variables: dict | None = None) -> dict:
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/graphql",
+        data=json.dumps({"query": query, "variables": variables or {}}).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.load(response)
+
+
+def apply_partition_requests(instance: dg.DagsterInstance, result: dg.SensorResult) -> None:
+    """Add and delete dynamic partitions as a sensor asked, in order, as the daemon does."""
+    for request in result.dynamic_partitions_requests:
+        if isinstance(request, dg.AddDynamicPartitionsRequest):
+            instance.add_dynamic_partitions(request.partitions_def_name, list(request.partition_keys))
+        else:
+            for key in request.partition_keys:
+                instance.delete_dynamic_partition(request.partitions_def_name, key)

@@ -1,0 +1,136 @@
+"""Each training option runs one short epoch on the real packaged model; the time budget bounds the
+steps; a killed run resumes."""
+
+import json
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from sentence_transformers import SentenceTransformer
+
+from rag_ft_pipeline.ingestion.chunking import chunk_document
+from rag_ft_pipeline.ingestion.conversion import convert_document
+from rag_ft_pipeline.ingestion.discovery import find_documents
+from rag_ft_pipeline.questions.inverse_cloze import InverseClozeGenerator
+from rag_ft_pipeline.retrieval.embedding import BGE_QUERY_INSTRUCTION, resolve_model_path
+from rag_ft_pipeline.settings import DEFAULT_BASE_MODEL
+from rag_ft_pipeline.training.budget import CPU_DEFAULT_MINUTES, default_budget_minutes, plan_steps
+from rag_ft_pipeline.training.checkpoints import training_fingerprint
+from rag_ft_pipeline.training.settings import TrainingSettings
+from rag_ft_pipeline.training.trainer import train_model
+from rag_ft_pipeline_tests.helpers import SAMPLE_DOCS
+
+pytestmark = pytest.mark.slow
+LOG = logging.getLogger("test_training")
+MODEL = resolve_model_path(DEFAULT_BASE_MODEL)
+
+
+@pytest.fixture(scope="module")
+def pairs(count_tokens) -> pd.DataFrame:
+    rows = []
+    for doc in find_documents(SAMPLE_DOCS):
+        for chunk in chunk_document(doc.doc_id, convert_document(doc.path, SAMPLE_DOCS)[0], 112, count_tokens):
+            rows += [
+                {"chunk_id": chunk.chunk_id, "query": p.query, "positive": p.positive, "text": chunk.text}
+                for p in InverseClozeGenerator().generate(chunk.text).pairs
+            ]
+    return pd.DataFrame(rows)
+
+
+@pytest.mark.parametrize(
+    ("options", "query_prompt"),
+    [
+        ({}, None),
+        ({"loss": "cached_mnrl", "mini_batch_size": 4}, None),
+        ({"hard_negatives": 1, "hard_negative_range_min": 2}, None),
+        ({"matryoshka_dims": [384, 128, 64]}, None),
+        ({}, BGE_QUERY_INSTRUCTION),
+    ],
+    ids=["mnrl", "cached_mnrl", "hard_negatives", "matryoshka", "query_prompt"],
+)
+def test_each_training_option_trains_a_loadable_model(tmp_path: Path, pairs: pd.DataFrame, options, query_prompt):
+    train, validation = pairs.iloc[:24], pairs.iloc[24:30]
+    corpus = dict(zip(pairs["chunk_id"], pairs["text"]))
+    settings = TrainingSettings(epochs=1, batch_size=8, precision="fp32", **options)
+    result = train_model(
+        MODEL, train, validation, corpus, tmp_path / "ckpt", tmp_path / "run", settings, LOG, query_prompt=query_prompt
+    )
+    assert result.steps == 3 and result.resumed_from_step == 0 and result.plan.limited_by == "epochs"
+    assert result.best_validation_ndcg is not None and 0 <= result.best_validation_ndcg <= 1
+    assert not (tmp_path / "ckpt").exists()  # checkpoints are cleared once the model is saved
+    assert [p.name for p in (tmp_path / "run").iterdir()] == ["model"]  # no partial folder left beside it
+    model = SentenceTransformer(str(result.model_path))
+    assert model.encode(["a question"]).shape == (1, 384)
+    if "matryoshka_dims" in options:
+        assert model.encode(["a question"], truncate_dim=64).shape == (1, 64)
+
+
+def test_budgets_bound_the_work(tmp_path: Path, pairs: pd.DataFrame):
+    settings = TrainingSettings(epochs=3, batch_size=4, max_train_pairs=16, max_steps=2, precision="fp32")
+    result = train_model(MODEL, pairs, pairs.iloc[:0], {}, tmp_path / "c", tmp_path / "r", settings, LOG)
+    assert (result.train_pairs, result.steps, result.plan.limited_by) == (16, 2, "max_steps")
+    # A budget of a few seconds: the measured step time decides the steps, and nothing more is run.
+    budget = TrainingSettings(epochs=3, batch_size=4, max_train_minutes=0.05, precision="fp32")
+    timed = train_model(MODEL, pairs, pairs.iloc[:0], {}, tmp_path / "c2", tmp_path / "r2", budget, LOG)
+    assert timed.plan.limited_by == "time budget" and timed.plan.seconds_per_step > 0
+    assert (
+        timed.steps == timed.plan.steps == max(1, int(3 / timed.plan.seconds_per_step)) < timed.plan.steps_per_epoch * 3
+    )
+
+
+def test_steps_are_planned_from_the_measured_speed():
+    plan = plan_steps(100, 3, None, budget_minutes=20, seconds_per_step=6.0, precision="fp32")
+    assert (plan.steps, plan.limited_by, plan.epochs) == (200, "time budget", 2.0)
+    assert plan.estimated_seconds == pytest.approx(1200)
+    assert plan_steps(100, 1, None, 20, 6.0, "fp32").limited_by == "epochs"
+    assert plan_steps(100, 3, 50, 20, 6.0, "fp32").steps == 50
+    assert plan_steps(100, 3, None, None, None, "fp16").steps == 300  # a GPU: the full recipe
+    assert default_budget_minutes(None, on_gpu=False) == CPU_DEFAULT_MINUTES
+    assert default_budget_minutes(None, on_gpu=True) is None and default_budget_minutes(5, on_gpu=True) == 5
+
+
+RESUMABLE_TRAINING = """
+import json, logging, sys
+from pathlib import Path
+import pandas as pd
+from rag_ft_pipeline.training.settings import TrainingSettings
+from rag_ft_pipeline.training.trainer import train_model
+settings = TrainingSettings(**json.loads(sys.argv[1]))
+pairs = pd.read_json(sys.argv[2])
+result = train_model(sys.argv[3], pairs, pairs.iloc[:0], {}, Path(sys.argv[4]), Path(sys.argv[5]), settings,
+                     logging.getLogger())
+print(json.dumps({"steps": result.steps, "resumed_from_step": result.resumed_from_step}))
+"""
+
+
+def test_a_killed_training_resumes_from_its_last_checkpoint(tmp_path: Path, pairs: pd.DataFrame):
+    data = tmp_path / "pairs.json"
+    pairs.iloc[:40][["query", "positive"]].to_json(data)
+    options = {"epochs": 1, "batch_size": 4, "checkpoint_every_steps": 2, "precision": "fp32"}
+    checkpoints, run = tmp_path / "checkpoints", tmp_path / "run"
+    first_key = training_fingerprint("m", TrainingSettings(**options), pairs)
+    assert first_key == training_fingerprint("m", TrainingSettings(**options), pairs)
+    args = [sys.executable, "-c", RESUMABLE_TRAINING, json.dumps(options), str(data), MODEL, str(checkpoints), str(run)]
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+
+    first = subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 300
+    while not (checkpoints / "checkpoint-4" / "trainer_state.json").exists():  # two checkpoints written, mid-epoch
+        assert first.poll() is None, "training ended before it could be killed"
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    first.send_signal(signal.SIGKILL)
+    first.wait()
+    assert not (run / "model").exists()
+
+    second = subprocess.run(args, env=env, capture_output=True, text=True, timeout=600)
+    assert second.returncode == 0, second.stderr[-2000:]
+    outcome = json.loads(second.stdout.strip().splitlines()[-1])
+    assert outcome["resumed_from_step"] >= 4 and outcome["steps"] == 10  # 40 pairs / 4 per batch
+    assert SentenceTransformer(str(run / "model")).encode(["x"]).shape == (1, 384)
