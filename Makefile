@@ -4,8 +4,10 @@ PYTHON ?= python3
 # The CPU wheel keeps the install small; on a GPU machine use e.g. TORCH_SPEC=torch.
 TORCH_SPEC ?= torch==2.13.0
 BIN := $(VENV)/bin
+# The Dagster UI's port (make ui PORT=3001).
+PORT ?= 3000
 
-.PHONY: setup run test ui
+.PHONY: setup run test ui check
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,4 +25,10 @@ test: setup
 	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest
 
 ui: setup
-	$(BIN)/rag-ft ui
+	$(BIN)/rag-ft ui --port $(PORT)
+
+# What CI checks besides the tests: lint, format and that Dagster loads the definitions.
+check: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/dg check defs

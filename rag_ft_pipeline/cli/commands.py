@@ -12,7 +12,7 @@ import dagster as dg
 import pandas as pd
 from tabulate import tabulate
 
-from rag_ft_pipeline.cli.home import dagster_home
+from rag_ft_pipeline.cli.home import dagster_home, workspace_file
 from rag_ft_pipeline.common.files import LockTimeout
 from rag_ft_pipeline.defs import build_definitions
 from rag_ft_pipeline.defs.ingestion import current_document_ids
@@ -194,12 +194,15 @@ def evaluate(settings: Settings, model_name: str, golden_file: str | None, use_e
 
 def ui(settings: Settings, host: str, port: int) -> int:
     """Register the documents, then become `dagster dev`, run by this environment's own Python (its
-    bin folder need not be on PATH)."""
+    bin folder need not be on PATH), with the code location named as workspace.yaml and `dg` name it."""
     home = dagster_home(settings)
     register_documents(settings, dg.DagsterInstance.get())
-    bin_dir = str(Path(sys.executable).parent)
-    os.environ["PATH"] = os.pathsep.join([bin_dir, os.environ.get("PATH", "")])
+    os.environ["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
+    # `dagster dev` notes that `dg dev` supersedes it; this command works wherever the package is installed.
+    os.environ.setdefault("PYTHONWARNINGS", "ignore:Function `dev_command` is superseded")
     print(f"rag-ft: the Dagster UI at http://{host}:{port} (instance {home})", flush=True)
-    command = [sys.executable, "-m", "dagster", "dev", "-m", "rag_ft_pipeline.definitions", "-h", host, "-p", str(port)]
-    os.execv(sys.executable, command)
+    workspace = workspace_file(home)
+    os.execv(
+        sys.executable, [sys.executable, "-m", "dagster", "dev", "-w", str(workspace), "-h", host, "-p", str(port)]
+    )
     return 0  # not reached: execv replaces this process

@@ -38,3 +38,13 @@ def dagster_home(settings: Settings) -> Path:
         max_runs = int(os.environ.get(MAX_RUNS_ENV) or DEFAULT_MAX_RUNS)
         config.write_text(INSTANCE_YAML.format(marker=MARKER, env=MAX_RUNS_ENV, max_runs=max_runs))
     return home
+
+
+def workspace_file(home: Path) -> Path:
+    """A workspace naming the code location `rag_ft_pipeline`, as workspace.yaml, `dg` and deploy/ do."""
+    path = home / "workspace.yaml"
+    path.write_text(
+        "load_from:\n  - python_module:\n      module_name: rag_ft_pipeline.definitions\n"
+        "      location_name: rag_ft_pipeline\n"
+    )
+    return path

@@ -39,15 +39,20 @@ def write_atomic(path: Path, data: str | bytes) -> None:
 
 @contextmanager
 def atomic_directory(path: Path) -> Iterator[Path]:
-    """A temporary folder beside `path` to fill; on success it is renamed to `path` (which must not
-    exist yet), on failure removed. A folder at `path` is therefore always complete."""
+    """A temporary folder beside `path` to fill; on success it takes the place of `path` (an earlier
+    folder there is moved aside, then removed), on failure it is removed. A folder at `path` is
+    therefore always complete."""
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"))
+    previous = path.with_name(f".{path.name}.{os.getpid()}.old.tmp")
     try:
         yield temporary
+        if path.exists():
+            os.replace(path, previous)
         os.replace(temporary, path)
     finally:
         shutil.rmtree(temporary, ignore_errors=True)
+        shutil.rmtree(previous, ignore_errors=True)
 
 
 def remove_partial_files(folder: Path) -> int:

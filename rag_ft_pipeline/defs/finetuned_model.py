@@ -1,6 +1,7 @@
 """The fine-tuned model, its index and its metrics (group `finetuned_model`)."""
 
 import json
+import shutil
 
 import dagster as dg
 import pandas as pd
@@ -11,6 +12,7 @@ from rag_ft_pipeline.defs.dense import build_index, measure_dense
 from rag_ft_pipeline.defs.resources import EmbeddingModelResource, ProjectPathsResource, VectorStoreResource
 from rag_ft_pipeline.evaluation.golden import GoldenRelevance
 from rag_ft_pipeline.evaluation.scoring import EvaluationResult
+from rag_ft_pipeline.questions.dataset import DATASET_FOLDER
 from rag_ft_pipeline.retrieval.vector_store import VectorIndex
 from rag_ft_pipeline.training.checkpoints import training_fingerprint
 from rag_ft_pipeline.training.settings import TrainingSettings
@@ -52,6 +54,10 @@ def finetuned_model(
         settings,
         context.log,
         query_prompt=prompt,
+    )
+    # The pairs it was trained on (and the eval pairs it was not), beside the model.
+    shutil.copytree(
+        paths.artifact_dir("question_pairs") / DATASET_FOLDER, run_folder / DATASET_FOLDER, dirs_exist_ok=True
     )
     write_atomic(
         run_folder / "settings.json",

@@ -13,6 +13,7 @@ from rag_ft_pipeline.defs.resources import EmbeddingModelResource, ProjectPathsR
 from rag_ft_pipeline.evaluation.golden import GoldenRelevance, golden_relevance, load_golden_set
 from rag_ft_pipeline.questions.batch import PAIR_COLUMNS, Budget, generate_pairs
 from rag_ft_pipeline.questions.cache import QuestionCache
+from rag_ft_pipeline.questions.dataset import DATASET_FOLDER, save_pairs_dataset
 from rag_ft_pipeline.questions.filters import FilterReport, FilterSettings, filter_pairs
 from rag_ft_pipeline.questions.human import human_pairs
 from rag_ft_pipeline.questions.split import SPLIT_UNITS, SplitSettings, leakage, split_pairs
@@ -192,6 +193,8 @@ def split_question_pairs(
     config: SplitConfig,
     question_pairs: pd.DataFrame,
     human_question_pairs: pd.DataFrame,
+    paths: ProjectPathsResource,
+    question_generator: QuestionGeneratorResource,
 ):
     """A seeded split by chunk or document: eval is held out first, validation is taken from what
     remains. Pairs from people's questions join the training side only, unless their chunk (or
@@ -207,6 +210,18 @@ def split_question_pairs(
         context.log.info(f"{dropped} pairs from people's questions left out: their {unit} is held out")
     train = pd.concat([split.train, human], ignore_index=True) if len(human) else split.train
     train.attrs = split.train.attrs
+    rule = (
+        f"seeded (seed {settings.seed}) by {settings.split_by}: {settings.eval_fraction:.0%} of the "
+        f"{SPLIT_UNITS[settings.split_by]}s held out for eval, "
+        f"{settings.validation_fraction:.0%} of the rest for validation"
+    )
+    dataset = save_pairs_dataset(
+        paths.artifact_dir("question_pairs") / DATASET_FOLDER,
+        {"train": train, "validation": split.validation, "eval": split.eval},
+        question_generator.public_settings(),
+        rule,
+    )
+    context.log.info(f"the pairs as a Hugging Face dataset: {dataset}")
     for name, frame in (("train_pairs", train), ("validation_pairs", split.validation), ("eval_pairs", split.eval)):
         yield dg.Output(
             frame,

@@ -11,7 +11,13 @@ from rag_ft_pipeline.defs.metadata import image, table
 from rag_ft_pipeline.defs.resources import ProjectPathsResource
 from rag_ft_pipeline.evaluation.comparison import Comparison, compare
 from rag_ft_pipeline.evaluation.golden import GoldenRelevance
-from rag_ft_pipeline.evaluation.report import block_tables, comparison_chart_png, comparison_text, long_table
+from rag_ft_pipeline.evaluation.report import (
+    block_tables,
+    comparison_chart_png,
+    comparison_text,
+    long_table,
+    model_card,
+)
 from rag_ft_pipeline.evaluation.scoring import EvaluationResult, fused_result
 from rag_ft_pipeline.retrieval.fusion import reciprocal_rank_fusion
 from rag_ft_pipeline.training.trainer import FineTunedModel
@@ -56,8 +62,11 @@ def comparison(
     write_atomic(folder / "comparison.json", document)
     write_atomic(folder / "comparison.csv", long_table(report).to_csv(index=False))
     write_atomic(folder / "comparison.png", chart)
-    # Each run's report is also kept beside its model, so older models keep their numbers.
+    # Each run's report is also kept beside its model, so older models keep their numbers, and the
+    # model's card says how it scored here.
     write_atomic(finetuned_model.model_path.parent / "comparison.json", document)
+    card = finetuned_model.model_path / "README.md"
+    write_atomic(card, model_card(card.read_text() if card.exists() else "", report, str(finetuned_model.model_path)))
     context.log.info("\n" + comparison_text(report))
     lead = report.blocks[0]
     values, differences = block_tables(lead)

@@ -74,9 +74,14 @@ def comparison_text(comparison: Comparison) -> str:
 
 
 def comparison_chart_png(comparison: Comparison) -> bytes:
-    """One panel per question set that tells the retrievers apart (golden first): grouped bars per
-    metric, the whiskers the 95% interval of each retriever's difference from the base model."""
-    blocks = [b for b in comparison.blocks if not (b.name == "synthetic" and b.saturated)][:2]
+    """A panel for the golden set at chunk level, then one for the synthetic eval unless it is
+    saturated: grouped bars per metric, the whiskers the 95% interval of each retriever's difference
+    from the base model."""
+    blocks = [
+        b
+        for b in comparison.blocks
+        if b.name in ("golden (chunk)", "synthetic") and not (b.name == "synthetic" and b.saturated)
+    ]
     if not blocks:
         fig, ax = plt.subplots(figsize=(9, 1.2))
         ax.axis("off")
@@ -84,7 +89,7 @@ def comparison_chart_png(comparison: Comparison) -> bytes:
             0.5, 0.5, "synthetic eval saturated: every retriever scores NDCG@10 ≥ 0.98; add a golden set", ha="center"
         )
         return png_bytes(fig)
-    fig, axes = plt.subplots(len(blocks), 1, figsize=(12, 4.2 * len(blocks)), squeeze=False)
+    fig, axes = plt.subplots(len(blocks), 1, figsize=(12, 4.8 * len(blocks)), squeeze=False)
     for ax, block in zip(axes[:, 0], blocks):
         models = list(block.metrics.columns)
         width = 0.8 / len(models)
@@ -105,6 +110,32 @@ def comparison_chart_png(comparison: Comparison) -> bytes:
         ax.set_ylim(0, 1.1)
         ax.set_ylabel("score")
         ax.set_title(f"{block.name}: {block.questions} questions (whiskers: 95% interval of the difference from base)")
-        ax.legend(fontsize=8, ncol=len(models))
+        ax.legend(fontsize=8, ncol=len(models), loc="upper center", bbox_to_anchor=(0.5, -0.08), frameon=False)
     fig.suptitle(comparison.verdict.text, fontsize=10)
     return png_bytes(fig)
+
+
+CARD_MARKER = "<!-- rag_ft_pipeline: evaluation on this corpus -->"
+
+
+def model_card(card: str, comparison: Comparison, model_path: str) -> str:
+    """The model's card with a section (replacing an earlier one) on how base and fine-tuned scored
+    on this corpus's golden and synthetic questions, and how to load the model."""
+    kept = card.split(CARD_MARKER)[0].rstrip()
+    parts = [CARD_MARKER, "## Evaluation on this corpus", comparison.verdict.text, ""]
+    for block in comparison.blocks:
+        values = block.metrics.loc[SHOWN, ["base", "finetuned"]].T.round(4)
+        values.index.name = "model"
+        parts += [f"### {block.name}: {block.questions} questions", "", values.to_markdown(), ""]
+    parts += [
+        "## Load it",
+        "",
+        "```python",
+        "from sentence_transformers import SentenceTransformer",
+        "",
+        f'model = SentenceTransformer("{model_path}")',
+        'embeddings = model.encode(["How fast must a fatal unexpected reaction be reported?"])',
+        "```",
+        "",
+    ]
+    return f"{kept}\n\n" + "\n".join(parts)

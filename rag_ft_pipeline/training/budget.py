@@ -3,6 +3,7 @@ speed of the first steps, and the precision that is fastest on this machine."""
 
 from __future__ import annotations
 
+import itertools
 import math
 import statistics
 import time
@@ -49,25 +50,21 @@ def default_budget_minutes(max_train_minutes: float | None, on_gpu: bool) -> flo
 
 def measure_step_seconds(trainer: SentenceTransformerTrainer, steps: int = CALIBRATION_STEPS) -> float:
     """Seconds per training step (forward and backward of the real loss on real batches), the
-    median of `steps` timed steps. The model's weights are not changed: no optimizer step is taken
-    and the gradients are dropped."""
+    median of `steps` timed steps after an untimed one; a small dataset's batches are reused. The
+    model's weights are not changed: no optimizer step is taken and the gradients are dropped."""
     model = trainer.model
     model.train()
+    batches = list(itertools.islice(trainer.get_train_dataloader(), steps + 1))
     times = []
-    for i, inputs in enumerate(trainer.get_train_dataloader()):
-        if i > steps:
-            break
+    for inputs in itertools.islice(itertools.cycle(batches), steps + 1):
         started = time.perf_counter()
         inputs = trainer._prepare_inputs(inputs)
         with trainer.compute_loss_context_manager():
             loss = trainer.compute_loss(model, inputs)
         loss.backward()
         model.zero_grad(set_to_none=True)
-        if i:
-            times.append(time.perf_counter() - started)
-    if not times:  # a single batch: time it once more
-        return measure_step_seconds(trainer, steps=1) if steps > 1 else float("nan")
-    return statistics.median(times)
+        times.append(time.perf_counter() - started)
+    return statistics.median(times[1:])
 
 
 def plan_steps(

@@ -4,6 +4,7 @@ import json
 from pathlib import Path
 
 import dagster as dg
+import datasets
 import pytest
 from sentence_transformers import SentenceTransformer
 
@@ -61,6 +62,18 @@ def test_whole_graph_on_the_sample_corpus(tmp_path: Path):
         )
         assert SentenceTransformer(str(model_path)).encode(["a question"]).shape == (1, 384)
         assert model_meta["limited_by"] == "epochs" and model_meta["steps"] == model_meta["planned_steps"] > 0
+        card = (model_path / "README.md").read_text()
+        assert "## Evaluation on this corpus" in card and "### golden (chunk): 24 questions" in card
+        assert report["verdict"]["text"] in card and f'SentenceTransformer("{model_path}")' in card
+
+        # The pairs beside the model, as a Hugging Face dataset with a card.
+        pairs = datasets.load_dataset(str(model_path.parent / "dataset"))
+        assert set(pairs) == {"train", "validation", "eval"}
+        for split in pairs:
+            assert pairs[split].num_rows == latest_metadata(instance, f"{split}_pairs")["dagster/row_count"] > 0
+        assert pairs["eval"].column_names == ["query", "positive", "chunk_id", "doc_id", "generator"]
+        dataset_card = (model_path.parent / "dataset" / "README.md").read_text()
+        assert "Split rule" in dataset_card and "inverse_cloze" in dataset_card
 
         chunks_meta = latest_metadata(instance, "chunks")
         assert chunks_meta["tokens_max"] <= chunks_meta["max_tokens"]
