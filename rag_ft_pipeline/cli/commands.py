@@ -25,8 +25,8 @@ from rag_ft_pipeline.evaluation.report import comparison_text
 from rag_ft_pipeline.evaluation.scoring import evaluate_embeddings
 from rag_ft_pipeline.retrieval.bm25 import BM25Index
 from rag_ft_pipeline.retrieval.embedding import ModelNotFoundError, encode, load_model
-from rag_ft_pipeline.retrieval.fusion import reciprocal_rank_fusion
-from rag_ft_pipeline.retrieval.vector_store import Hit, search_collection
+from rag_ft_pipeline.retrieval.search import fuse_with, search_index
+from rag_ft_pipeline.retrieval.vector_store import Hit
 from rag_ft_pipeline.settings import Settings
 from rag_ft_pipeline.training.onnx_export import OnnxEncoder, is_onnx_export
 
@@ -127,23 +127,19 @@ def search(settings: Settings, question: str, k: int, hybrid: bool) -> int:
     except UsageError:
         print("rag-ft: no fine-tuned index yet: showing the base model only (run `rag-ft run` to train)")
     embedding, store = defs.resources["embedding_model"], defs.resources["vector_store"]
-    corpus = defs.resources[CHUNKS_IO_MANAGER].corpus(current_document_ids(instance))
-    texts = {c.chunk_id: c for c in corpus.chunks}
-    bm25 = BM25Index(list(texts), [c.text for c in texts.values()], SEARCH_DEPTH) if hybrid else None
+    chunks = {c.chunk_id: c for c in defs.resources[CHUNKS_IO_MANAGER].corpus(current_document_ids(instance)).chunks}
+    lexical = (
+        BM25Index(list(chunks), [c.text for c in chunks.values()], SEARCH_DEPTH)([question])[0] if hybrid else None
+    )
     columns: dict[str, list[Hit]] = {}
     try:
         for name, index in indexes.items():
-            model = embedding.load(index.model)
-            query = encode(model, [question], prompt=embedding.effective_query_prompt)
-            hits = search_collection(store.collection(index.collection), query, SEARCH_DEPTH if bm25 else k)[0]
-            if bm25 is not None:
-                fused = reciprocal_rank_fusion([[h.chunk_id for h in hits], bm25([question])[0]])[:k]
-                scores = {h.chunk_id: h.score for h in hits}
-                hits = [
-                    Hit(i, texts[i].doc_id, scores.get(i, float("nan")), texts[i].text) for i in fused if i in texts
-                ]
-                name = f"{name} + BM25"
-            columns[name] = hits[:k]
+            query = encode(embedding.load(index.model), [question], prompt=embedding.effective_query_prompt)[0]
+            hits = search_index(store.client(), index.name, query, SEARCH_DEPTH if hybrid else k)
+            if lexical is None:
+                columns[name] = hits
+            else:
+                columns[f"{name} + BM25"] = fuse_with(hits, lexical, chunks, k)
     finally:
         store.close()
     rows = [

@@ -14,7 +14,7 @@ from rag_ft_pipeline.defs.resources import VectorStoreResource
 from rag_ft_pipeline.evaluation.golden import GoldenRelevance
 from rag_ft_pipeline.evaluation.scoring import DenseRanker, EvaluationResult, evaluate_retriever
 from rag_ft_pipeline.retrieval.embedding import encode
-from rag_ft_pipeline.retrieval.vector_store import VectorIndex, collection_name, sync_index
+from rag_ft_pipeline.retrieval.vector_store import VectorIndex, collection_name
 
 
 def build_index(
@@ -26,22 +26,22 @@ def build_index(
     vector_store: VectorStoreResource,
     batch_size: int,
 ) -> dg.Output[VectorIndex]:
-    """Bring the model's Chroma collection in step with the current chunks (one writer at a time)."""
+    """Bring the model's index in step with the current chunks and publish it whole (one writer at
+    a time): readers keep searching the previous version until the new one is complete."""
     name = collection_name(prefix, model_id)
     with vector_store.writing(name, context.log):
-        collection = vector_store.collection(name)
-        update = sync_index(
-            collection,
+        published, update = vector_store.index(name).update(
             chunks.chunks,
             encoder=lambda texts: encode(model, texts, batch_size=batch_size),
             progress=progress_logger(context.log, f"embedding chunks into {name}"),
         )
-        stored = collection.count()
+        stored = vector_store.collection(published).count()
     return dg.Output(
-        VectorIndex(collection=name, model=model_id, chunks=stored),
+        VectorIndex(name=name, collection=published, model=model_id, chunks=stored),
         metadata={
             "dagster/row_count": stored,
-            "collection": name,
+            "index": name,
+            "collection": published,
             "model": model_id,
             "embedded": update.embedded,
             "added": update.added,

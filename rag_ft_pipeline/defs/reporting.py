@@ -4,11 +4,12 @@ import json
 
 import dagster as dg
 import pandas as pd
+from pydantic import Field
 
 from rag_ft_pipeline.common.files import write_atomic
 from rag_ft_pipeline.common.types import Corpus
 from rag_ft_pipeline.defs.metadata import image, table
-from rag_ft_pipeline.defs.resources import ProjectPathsResource
+from rag_ft_pipeline.defs.resources import ProjectPathsResource, VectorStoreResource
 from rag_ft_pipeline.evaluation.comparison import Comparison, compare
 from rag_ft_pipeline.evaluation.golden import GoldenRelevance
 from rag_ft_pipeline.evaluation.report import (
@@ -20,14 +21,27 @@ from rag_ft_pipeline.evaluation.report import (
 )
 from rag_ft_pipeline.evaluation.scoring import EvaluationResult, fused_result
 from rag_ft_pipeline.retrieval.fusion import reciprocal_rank_fusion
+from rag_ft_pipeline.retrieval.vector_store import collection_name
+from rag_ft_pipeline.training.retention import remove, run_folders, runs_to_remove
 from rag_ft_pipeline.training.trainer import FineTunedModel
 
 GROUP = "reporting"
 
 
+class ComparisonConfig(dg.Config):
+    keep_last_runs: int = Field(
+        default=3,
+        ge=1,
+        description="Fine-tuned models (with their indexes) and ONNX exports of the last this many runs are kept; "
+        "older ones, and leftover checkpoints, are removed after a successful comparison. The model this "
+        "comparison measured is always kept.",
+    )
+
+
 @dg.asset(group_name=GROUP, kinds={"pandas", "matplotlib"})
 def comparison(
     context: dg.AssetExecutionContext,
+    config: ComparisonConfig,
     base_metrics: EvaluationResult,
     finetuned_metrics: EvaluationResult,
     bm25_metrics: EvaluationResult,
@@ -36,6 +50,7 @@ def comparison(
     chunks: Corpus,
     golden_questions: GoldenRelevance | None,
     paths: ProjectPathsResource,
+    vector_store: VectorStoreResource,
 ) -> dg.Output[Comparison]:
     """Base, fine-tuned, BM25 and the hybrids (BM25 and each model fused by reciprocal rank) side by
     side: the golden set first when there is one, then the synthetic eval; each difference from the
@@ -68,6 +83,7 @@ def comparison(
     card = finetuned_model.model_path / "README.md"
     write_atomic(card, model_card(card.read_text() if card.exists() else "", report, str(finetuned_model.model_path)))
     context.log.info("\n" + comparison_text(report))
+    removed = _prune(config.keep_last_runs, finetuned_model, paths, vector_store, context)
     lead = report.blocks[0]
     values, differences = block_tables(lead)
     return dg.Output(
@@ -83,8 +99,34 @@ def comparison(
             "chart_path": dg.MetadataValue.path(str(folder / "comparison.png")),
             "json_path": dg.MetadataValue.path(str(folder / "comparison.json")),
             "report": dg.MetadataValue.md(f"```\n{comparison_text(report)}\n```"),
+            "removed": table(removed, rows=None),
         },
     )
+
+
+def _prune(
+    keep: int,
+    measured: FineTunedModel,
+    paths: ProjectPathsResource,
+    vector_store: VectorStoreResource,
+    context: dg.AssetExecutionContext,
+) -> pd.DataFrame:
+    """Remove older runs' models (their indexes too), ONNX exports and leftover checkpoints."""
+    models = runs_to_remove(run_folders(paths.artifact_dir("finetuned_model")), keep, {measured.model_path.parent})
+    exports = runs_to_remove(run_folders(paths.artifact_dir("onnx_model")), keep)
+    rows = [{"what": "model", "path": p} for p in remove(models)]
+    with vector_store.writing("removing old indexes", context.log):
+        for folder in models:
+            index = collection_name("finetuned", str(folder / "model"))
+            rows += [{"what": "index", "path": name} for name in vector_store.index(index).drop()]
+    rows += [{"what": "onnx export", "path": p} for p in remove(exports)]
+    rows += [
+        {"what": "checkpoints", "path": p}
+        for p in remove(run_folders(paths.artifact_dir("finetuned_model") / "checkpoints"))
+    ]
+    if rows:
+        context.log.info(f"removed {len(rows)} old artifacts (keep_last_runs={keep})")
+    return pd.DataFrame(rows, columns=["what", "path"])
 
 
 @dg.asset_check(

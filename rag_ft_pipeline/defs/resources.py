@@ -22,6 +22,7 @@ from rag_ft_pipeline.questions.inverse_cloze import InverseClozeGenerator
 from rag_ft_pipeline.questions.llm import LLMQuestionGenerator, LLMSettings
 from rag_ft_pipeline.retrieval.embedding import default_query_prompt, load_model, resolve_model_path
 from rag_ft_pipeline.retrieval.vector_store import COSINE
+from rag_ft_pipeline.retrieval.versions import IndexVersions
 from rag_ft_pipeline.settings import DEFAULT_BASE_MODEL, DEFAULT_CHROMA_PORT
 
 
@@ -147,6 +148,10 @@ class VectorStoreResource(dg.ConfigurableResource):
 
     def collection(self, name: str) -> Collection:
         return self.client().get_or_create_collection(name, metadata=COSINE)
+
+    def index(self, name: str) -> IndexVersions:
+        """An index published whole, version by version (see retrieval.versions)."""
+        return IndexVersions(self.client(), name)
 
     def writing(self, what: str, log: Any = None) -> AbstractContextManager[None]:
         """Hold while writing to the store: other processes' writers wait (embedded store only)."""

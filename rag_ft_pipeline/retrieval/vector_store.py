@@ -20,7 +20,8 @@ COSINE = {"hnsw:space": "cosine"}
 class VectorIndex:
     """A model's chunk embeddings in the vector store: what the index assets hand on."""
 
-    collection: str
+    name: str  # the index's name: looked up, it gives the latest published version
+    collection: str  # the version this materialization published
     model: str  # the hub id or folder the chunks were embedded with
     chunks: int
 
@@ -70,19 +71,32 @@ def sync_index(
     encoder: Encoder,
     batch_size: int = 512,
     progress: Progress | None = None,
+    source: Collection | None = None,
 ) -> IndexUpdate:
-    """Make the collection hold exactly `chunks`: new and changed chunks are embedded and upserted,
-    chunks no longer present are deleted, unchanged ones are left alone. Every write is an upsert
-    or delete by chunk id, so a run killed half-way leaves no duplicate: the next run finds what
-    was stored and does the rest."""
-    stored = collection.get(include=["metadatas"])
-    stored_hash = {id_: (meta or {}).get("content_hash") for id_, meta in zip(stored["ids"], stored["metadatas"])}
+    """Make `collection` hold exactly `chunks`: chunks it already holds unchanged are left alone,
+    chunks `source` holds unchanged are copied from it (no embedding), the rest are embedded;
+    chunks no longer present are deleted. Every write is an upsert or delete by chunk id, so a run
+    killed half-way leaves no duplicate: the next run finds what was stored and does the rest.
+    The counts compare with `source` when given (the version being replaced), else with `collection`."""
+    have = stored_hashes(collection)
+    before = stored_hashes(source) if source is not None else have
     wanted = {chunk.chunk_id for chunk in chunks}
-    stale = [id_ for id_ in stored_hash if id_ not in wanted]
+    stale = [id_ for id_ in have if id_ not in wanted]
     for start in range(0, len(stale), batch_size):
         collection.delete(ids=stale[start : start + batch_size])
-
-    todo = [chunk for chunk in chunks if stored_hash.get(chunk.chunk_id) != chunk.content_hash]
+    missing = [chunk for chunk in chunks if have.get(chunk.chunk_id) != chunk.content_hash]
+    copyable = {c.chunk_id for c in missing if source is not None and before.get(c.chunk_id) == c.content_hash}
+    if copyable:
+        ids = sorted(copyable)
+        for start in range(0, len(ids), batch_size):
+            found = source.get(ids=ids[start : start + batch_size], include=["embeddings", "documents", "metadatas"])
+            collection.upsert(
+                ids=found["ids"],
+                embeddings=found["embeddings"],
+                documents=found["documents"],
+                metadatas=found["metadatas"],
+            )
+    todo = [chunk for chunk in missing if chunk.chunk_id not in copyable]
     for start in range(0, len(todo), batch_size):
         batch = todo[start : start + batch_size]
         collection.upsert(
@@ -93,10 +107,20 @@ def sync_index(
         )
         if progress is not None:
             progress(start + len(batch), len(todo))
-    updated = sum(1 for c in todo if c.chunk_id in stored_hash)
+    changed = [c for c in chunks if before.get(c.chunk_id) != c.content_hash]
+    updated = sum(1 for c in changed if c.chunk_id in before)
     return IndexUpdate(
-        added=len(todo) - updated, updated=updated, removed=len(stale), unchanged=len(chunks) - len(todo)
+        added=len(changed) - updated,
+        updated=updated,
+        removed=len(set(before) - wanted),
+        unchanged=len(chunks) - len(changed),
     )
+
+
+def stored_hashes(collection: Collection) -> dict[str, str | None]:
+    """The content hash of each chunk a collection holds, by chunk id."""
+    stored = collection.get(include=["metadatas"])
+    return {id_: (meta or {}).get("content_hash") for id_, meta in zip(stored["ids"], stored["metadatas"])}
 
 
 def search_collection(collection: Collection, query_embeddings: np.ndarray, k: int) -> list[list[Hit]]:

@@ -10,6 +10,7 @@ from sentence_transformers import SentenceTransformer
 
 from rag_ft_pipeline.defs import build_definitions
 from rag_ft_pipeline.defs.runner import latest_metadata, materialize_pipeline, register_documents
+from rag_ft_pipeline.retrieval.vector_store import collection_name
 from rag_ft_pipeline_tests.helpers import SAMPLE_DOCS, SAMPLE_GOLDEN, copy_documents, project_settings
 
 pytestmark = pytest.mark.slow
@@ -103,6 +104,22 @@ def test_whole_graph_on_the_sample_corpus(tmp_path: Path):
             assert 0.0 <= onnx_report["metrics"][name]["hit@10"] <= 1.0
             assert 0.0 <= onnx_report["metrics"][name]["golden"]["chunk"]["ndcg@10"] <= 1.0
         assert onnx_report["speedup"] > 0 and onnx_meta["cosine_to_torch_min"] > 0.9
+
+        # Retention: another training, keeping the last run only, removes the first model and its index.
+        retrain = dg.AssetSelection.assets("finetuned_model").downstream() - dg.AssetSelection.assets("onnx_model")
+        again = materialize_pipeline(
+            defs, instance, retrain, op_config={"finetuned_model": {"epochs": 1}, "comparison": {"keep_last_runs": 1}}
+        )
+        assert again.success
+        newest = Path(latest_metadata(instance, "finetuned_model")["model_path"])
+        assert newest != model_path and newest.exists() and not model_path.parent.exists()
+        store = defs.resources["vector_store"]
+        assert store.index(collection_name("finetuned", str(model_path))).versions() == {}
+        assert store.index(collection_name("finetuned", str(newest))).current() is not None
+        store.close()
+        removed = {(r.data["what"], r.data["path"]) for r in latest_metadata(instance, "comparison")["removed"].records}
+        assert ("model", str(model_path.parent)) in removed and any(what == "index" for what, _ in removed)
+        assert folder.exists()  # the ONNX export is the last one made: kept
 
 
 def test_real_fda_text_chunks_within_limits_and_yields_questions(tmp_path: Path, fda_guidance_dir: Path):
