@@ -10,9 +10,28 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from benchmarks import common, incremental, indexing, llm_throughput, onnx_inference, quality, scale, training
+from benchmarks import (
+    common,
+    incremental,
+    indexing,
+    llm_throughput,
+    onnx_inference,
+    quality,
+    read_path,
+    scale,
+    training,
+)
 
-BENCHMARKS: list[common.Benchmark] = [indexing, training, incremental, llm_throughput, onnx_inference, scale, quality]
+BENCHMARKS: list[common.Benchmark] = [
+    indexing,
+    training,
+    incremental,
+    llm_throughput,
+    onnx_inference,
+    scale,
+    read_path,
+    quality,
+]
 
 
 def main(argv: Sequence[str] | None = None) -> list[common.Result]:

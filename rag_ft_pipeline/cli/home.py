@@ -25,6 +25,11 @@ concurrency:
     # Writers of the same store (pools documents, question_cache, vector_store, training) run one
     # at a time; other steps go on.
     default_limit: 1
+run_monitoring:
+  # The daemon marks runs whose process died as failed, and gives back the pool slots of ended runs.
+  enabled: true
+  poll_interval_seconds: 30
+  free_slots_after_run_end_seconds: 30
 """
 
 

@@ -20,6 +20,11 @@ class LockTimeout(RuntimeError):
     """Another process held a store for longer than this one would wait."""
 
 
+def lock_path(artifacts_dir: Path | str, store: str) -> Path:
+    """Where the lock that serializes writers of a shared store lives, under the artifact root."""
+    return Path(artifacts_dir) / ".locks" / f"{store}.lock"
+
+
 def write_atomic(path: Path, data: str | bytes) -> None:
     """Write to a temporary file with a unique name beside `path`, flush it to disk, then rename it
     over `path`: readers see the old file or the new one, never a part, and concurrent writers never

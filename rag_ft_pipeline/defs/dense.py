@@ -44,6 +44,7 @@ def build_index(
             "collection": published,
             "model": model_id,
             "embedded": update.embedded,
+            "encoded": update.encoded,
             "added": update.added,
             "updated": update.updated,
             "removed": update.removed,

@@ -6,7 +6,7 @@ from dataclasses import asdict
 import dagster as dg
 import pandas as pd
 
-from rag_ft_pipeline.common.files import exclusive, write_atomic
+from rag_ft_pipeline.common.files import exclusive, remove_partial_files, write_atomic
 from rag_ft_pipeline.common.hashing import file_hash
 from rag_ft_pipeline.common.plots import histogram_png
 from rag_ft_pipeline.common.progress import progress_logger
@@ -50,6 +50,7 @@ def clean_markdown(
         exclusive(paths.lock_file("documents"), "the document status store", context.log),
         DocumentStatusStore(paths.document_status_file()) as status,
     ):
+        remove_partial_files(paths.artifact_dir("clean_markdown"))  # a killed writer's leftovers
         for done, doc_id in enumerate(context.partition_keys, start=1):
             progress(done, len(context.partition_keys))
             output = paths.clean_text_file(doc_id)

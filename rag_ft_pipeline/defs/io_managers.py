@@ -7,6 +7,7 @@ from pathlib import Path
 import dagster as dg
 from pydantic import Field
 
+from rag_ft_pipeline.common.files import exclusive, lock_path, remove_partial_files
 from rag_ft_pipeline.common.hashing import storage_name
 from rag_ft_pipeline.common.types import ChunkedDocument, Corpus
 from rag_ft_pipeline.ingestion.chunking import read_chunks, write_chunks
@@ -25,8 +26,12 @@ class ChunksIOManager(dg.ConfigurableIOManager):
         return Path(self.artifacts_dir) / "chunks" / f"{storage_name(doc_id)}.jsonl"
 
     def handle_output(self, context: dg.OutputContext, obj: dict[str, ChunkedDocument]) -> None:
-        for doc_id, document in obj.items():
-            write_chunks(self.path(doc_id), document)
+        # With the documents' lock held no other writer is at work here, so leftovers of a killed
+        # one can go.
+        with exclusive(lock_path(self.artifacts_dir, "documents"), "the chunk files", context.log):
+            remove_partial_files(Path(self.artifacts_dir) / "chunks")
+            for doc_id, document in obj.items():
+                write_chunks(self.path(doc_id), document)
 
     def corpus(self, doc_ids: list[str]) -> Corpus:
         """The chunks of those of `doc_ids` that have been chunked."""

@@ -15,7 +15,7 @@ from chromadb.api.models.Collection import Collection
 from pydantic import Field, PrivateAttr
 from sentence_transformers import SentenceTransformer
 
-from rag_ft_pipeline.common.files import exclusive
+from rag_ft_pipeline.common.files import exclusive, lock_path
 from rag_ft_pipeline.common.hashing import storage_name
 from rag_ft_pipeline.questions.generator import QuestionGenerator
 from rag_ft_pipeline.questions.inverse_cloze import InverseClozeGenerator
@@ -61,7 +61,7 @@ class ProjectPathsResource(dg.ConfigurableResource):
 
     def lock_file(self, store: str) -> Path:
         """The lock that serializes writers of a shared store across processes."""
-        return self.artifact_dir(".locks") / f"{store}.lock"
+        return lock_path(self.artifacts_dir, store)
 
 
 class EmbeddingModelResource(dg.ConfigurableResource):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import socket
 from typing import Any
 
 import dagster as dg
@@ -23,6 +25,35 @@ def register_documents(settings: Settings, instance: dg.DagsterInstance) -> list
     return doc_ids
 
 
+# Which process runs an in-process run: when it dies, nothing else marks the run failed or gives
+# back its concurrency slots (a daemon's run monitoring does that only for runs it launched).
+HOST_TAG, PID_TAG = "rag_ft/host", "rag_ft/pid"
+UNFINISHED = [dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.STARTED, dg.DagsterRunStatus.CANCELING]
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process: alive
+        return True
+    return True
+
+
+def recover_interrupted_runs(instance: dg.DagsterInstance) -> list[str]:
+    """Mark failed the in-process runs of this machine whose process is gone (killed, or the machine
+    restarted), and give back the pool slots they held, so the next run does not wait for them."""
+    runs = instance.get_runs(filters=dg.RunsFilter(statuses=UNFINISHED, tags={HOST_TAG: socket.gethostname()}))
+    recovered = []
+    for run in runs:
+        if not _alive(int(run.tags.get(PID_TAG, "0"))):
+            instance.report_run_failed(run, "its process ended without finishing it (killed?)")
+            instance.event_log_storage.free_concurrency_slots_for_run(run.run_id)
+            recovered.append(run.run_id)
+    return recovered
+
+
 def materialize_pipeline(
     defs: dg.Definitions,
     instance: dg.DagsterInstance,
@@ -33,16 +64,18 @@ def materialize_pipeline(
     """Materialize `selection` (default: all but the ONNX export, with checks) over all document partitions
     in a single run, as the per-document assets' single-run backfill policy allows. `op_config`
     sets assets' configs, e.g. {"finetuned_model": {"epochs": 1}}."""
+    recover_interrupted_runs(instance)
     keys = instance.get_dynamic_partitions(documents_partitions.name)
     every_partition = (
         {"dagster/asset_partition_range_start": keys[0], "dagster/asset_partition_range_end": keys[-1]} if keys else {}
     )
+    owner = {HOST_TAG: socket.gethostname(), PID_TAG: str(os.getpid())}
     return dg.materialize(
         [*defs.assets, *defs.asset_checks],
         resources=defs.resources,
         instance=instance,
         selection=selection,
-        tags=every_partition,
+        tags={**every_partition, **owner},
         run_config={
             "loggers": {"console": {"config": {"log_level": log_level}}},
             "ops": {name: {"config": config} for name, config in (op_config or {}).items()},

@@ -28,10 +28,14 @@ class VectorIndex:
 
 @dataclass(frozen=True)
 class IndexUpdate:
+    """What changed against the version replaced, and how many chunks this call had to encode
+    (fewer than the changes when a killed update's work was carried on)."""
+
     added: int
     updated: int
     removed: int
     unchanged: int
+    encoded: int = 0
 
     @property
     def embedded(self) -> int:
@@ -72,20 +76,23 @@ def sync_index(
     batch_size: int = 512,
     progress: Progress | None = None,
     source: Collection | None = None,
+    baseline: dict[str, str | None] | None = None,
 ) -> IndexUpdate:
     """Make `collection` hold exactly `chunks`: chunks it already holds unchanged are left alone,
     chunks `source` holds unchanged are copied from it (no embedding), the rest are embedded;
     chunks no longer present are deleted. Every write is an upsert or delete by chunk id, so a run
     killed half-way leaves no duplicate: the next run finds what was stored and does the rest.
-    The counts compare with `source` when given (the version being replaced), else with `collection`."""
+    The counts compare with `baseline` (the chunk hashes of the version being replaced) when given,
+    else with what `collection` held."""
     have = stored_hashes(collection)
-    before = stored_hashes(source) if source is not None else have
+    before = baseline if baseline is not None else have
+    source_hashes = stored_hashes(source) if source is not None else {}
     wanted = {chunk.chunk_id for chunk in chunks}
     stale = [id_ for id_ in have if id_ not in wanted]
     for start in range(0, len(stale), batch_size):
         collection.delete(ids=stale[start : start + batch_size])
     missing = [chunk for chunk in chunks if have.get(chunk.chunk_id) != chunk.content_hash]
-    copyable = {c.chunk_id for c in missing if source is not None and before.get(c.chunk_id) == c.content_hash}
+    copyable = {c.chunk_id for c in missing if source_hashes.get(c.chunk_id) == c.content_hash}
     if copyable:
         ids = sorted(copyable)
         for start in range(0, len(ids), batch_size):
@@ -114,6 +121,7 @@ def sync_index(
         updated=updated,
         removed=len(set(before) - wanted),
         unchanged=len(chunks) - len(changed),
+        encoded=len(todo),
     )
 
 

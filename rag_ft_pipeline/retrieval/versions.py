@@ -51,12 +51,13 @@ class IndexVersions:
         current = self.client.get_collection(current_name) if current_name else None
         versions = self.versions()
         published = next((n for n, name in versions.items() if name == current_name), 0)
-        if current is not None and stored_hashes(current) == {c.chunk_id: c.content_hash for c in chunks}:
+        baseline = stored_hashes(current) if current is not None else {}
+        if current is not None and baseline == {c.chunk_id: c.content_hash for c in chunks}:
             self._drop_versions(lambda n: n > published)  # an abandoned next version
             return current_name, IndexUpdate(added=0, updated=0, removed=0, unchanged=len(chunks))
         staging_name = f"{self.name}-v{published + 1}"
         staging = self.client.get_or_create_collection(staging_name, metadata=COSINE)
-        update = sync_index(staging, chunks, encoder, batch_size, progress, source=current)
+        update = sync_index(staging, chunks, encoder, batch_size, progress, source=current, baseline=baseline)
         self._aliases().upsert(ids=[self.name], embeddings=[[0.0]], metadatas=[{"collection": staging_name}])
         self._drop_versions(lambda n: n < published or n > published + 1)
         return staging_name, update

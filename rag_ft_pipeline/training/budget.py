@@ -4,18 +4,23 @@ speed of the first steps, and the precision that is fastest on this machine."""
 from __future__ import annotations
 
 import itertools
+import logging
 import math
 import statistics
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
 import torch
 from sentence_transformers import SentenceTransformerTrainer
 
+from rag_ft_pipeline.training.settings import TrainingSettings
+
 # On a CPU the full recipe takes hours for a real corpus; on a GPU it takes minutes.
 CPU_DEFAULT_MINUTES = 20.0
 CALIBRATION_STEPS = 3  # timed after one untimed step, which pays for allocation and kernel choice
+PROBE_BATCH = 8  # pairs in the step that compares fp32 with bf16
 
 Precision = Literal["fp32", "bf16", "fp16"]
 
@@ -113,3 +118,32 @@ def _cpu_flags() -> set[str]:
 
 def on_gpu() -> bool:
     return torch.cuda.is_available()
+
+
+def plan_training(
+    trainer_for: Callable[..., SentenceTransformerTrainer],
+    steps_per_epoch: int,
+    settings: TrainingSettings,
+    log: logging.Logger,
+) -> TrainingPlan:
+    """Choose the precision and the number of steps. On a CPU with native bf16, "auto" times one
+    small step in fp32 and in bf16 and keeps the faster; where a time budget applies, the first full
+    steps are timed to turn it into a number of steps."""
+    budget = default_budget_minutes(settings.max_train_minutes, on_gpu())
+    probed: dict[str, float] = {}
+    if on_gpu():
+        precision: Precision = "fp16"
+    elif settings.precision == "auto" and bf16_supported_on_cpu():
+        probed = {p: measure_step_seconds(trainer_for(p, 1, None, PROBE_BATCH), steps=1) for p in ("fp32", "bf16")}
+        precision = min(probed, key=probed.__getitem__)  # type: ignore[assignment]
+        log.info("seconds per small training step: " + ", ".join(f"{p} {s:.2f}" for p, s in probed.items()))
+    else:
+        precision = "fp32" if settings.precision == "auto" else settings.precision
+    seconds_per_step = measure_step_seconds(trainer_for(precision, 1, None)) if budget is not None else None
+    plan = plan_steps(steps_per_epoch, settings.epochs, settings.max_steps, budget, seconds_per_step, precision, probed)
+    minutes = f", about {plan.estimated_seconds / 60:.1f} min" if plan.estimated_seconds else ""
+    log.info(
+        f"training {plan.steps} steps ({plan.epochs:.2f} epochs of {steps_per_epoch}) in {precision}{minutes}; "
+        f"limited by {plan.limited_by}" + (f" ({budget:g} min)" if plan.limited_by == "time budget" else "")
+    )
+    return plan

@@ -26,6 +26,11 @@ class TrainingSettings(BaseModel):
         "cached_mnrl: GradCache, large batches at the memory of mini_batch_size.",
     )
     mini_batch_size: int = Field(default=16, ge=1, description="cached_mnrl only: texts encoded at once.")
+    batching: Literal["shuffled", "by_document"] = Field(
+        default="shuffled",
+        description="shuffled: pairs from anywhere in a batch; by_document: a batch's pairs come from one or two "
+        "documents, so its in-batch negatives are passages about the same subject (hard negatives, for free).",
+    )
     hard_negatives: int = Field(
         default=0, ge=0, description="Negatives mined per pair with the base model; 0 = in-batch negatives only."
     )

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import random
 import shutil
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -26,15 +28,8 @@ from transformers.trainer_callback import PrinterCallback
 
 from rag_ft_pipeline.common.files import atomic_directory
 from rag_ft_pipeline.common.types import Chunk
-from rag_ft_pipeline.training.budget import (
-    Precision,
-    TrainingPlan,
-    bf16_supported_on_cpu,
-    default_budget_minutes,
-    measure_step_seconds,
-    on_gpu,
-    plan_steps,
-)
+from rag_ft_pipeline.training.batching import DocumentBatchSampler
+from rag_ft_pipeline.training.budget import Precision, TrainingPlan, on_gpu, plan_training
 from rag_ft_pipeline.training.checkpoints import resumable_checkpoint
 from rag_ft_pipeline.training.settings import TrainingSettings
 
@@ -42,7 +37,6 @@ VALIDATION_NAME = "validation"
 BEST_METRIC = f"eval_{VALIDATION_NAME}_cosine_ndcg@10"
 PLAN_FILE = "plan.json"  # beside the checkpoints: a resumed run keeps the steps it planned
 CHECKPOINT_MINUTES = 5.0  # under a time budget: a checkpoint about this often, for resuming
-PROBE_BATCH = 8  # pairs in the step that compares fp32 with bf16
 
 
 @dataclass(frozen=True)
@@ -161,6 +155,7 @@ def _arguments(
     save_steps: int | None,
     evaluate: bool,
     query_prompt: str | None,
+    batch_sampler: BatchSamplers | Callable[..., DocumentBatchSampler] = BatchSamplers.NO_DUPLICATES,
 ) -> SentenceTransformerTrainingArguments:
     """Evaluation and checkpoints per epoch for the full recipe; under a budget shorter than two
     epochs, checkpoints every few minutes (for resuming) and one evaluation at the end."""
@@ -177,7 +172,7 @@ def _arguments(
         use_cpu=precision != "fp16" and not on_gpu(),
         dataloader_pin_memory=on_gpu(),
         # Duplicate texts in one batch would be scored as each other's negatives.
-        batch_sampler=BatchSamplers.NO_DUPLICATES,
+        batch_sampler=batch_sampler,
         prompts={"anchor": query_prompt} if query_prompt else None,
         eval_strategy="epoch" if per_epoch and evaluate else "no",
         save_strategy="epoch" if per_epoch else "steps",
@@ -189,6 +184,22 @@ def _arguments(
         report_to="none",
         seed=settings.seed,
         disable_tqdm=True,
+    )
+
+
+def _batch_sampler(
+    settings: TrainingSettings, train: pd.DataFrame, dataset: Dataset
+) -> BatchSamplers | Callable[..., DocumentBatchSampler]:
+    if settings.batching == "shuffled":
+        return BatchSamplers.NO_DUPLICATES
+    if "doc_id" not in train:
+        raise ValueError("batching by document needs each pair's doc_id")
+    # By the positive passage: mining hard negatives may drop pairs, so rows are matched by text.
+    document_of = dict(zip(train["positive"], train["doc_id"]))
+    return functools.partial(
+        DocumentBatchSampler,
+        documents=[document_of[row["positive"]] for row in dataset],
+        texts=[frozenset(row.values()) for row in dataset],
     )
 
 
@@ -222,6 +233,7 @@ def train_model(
     evaluator = _validation_evaluator(validation, corpus, query_prompt)
     dataset = _train_dataset(model, train, settings, query_prompt, log)
     loss = _loss(model, settings)
+    sampler = _batch_sampler(settings, train, dataset)
     steps_per_epoch = max(1, len(dataset) // settings.batch_size)
     checkpoint, resumed_from = resumable_checkpoint(checkpoint_dir)
 
@@ -229,7 +241,9 @@ def train_model(
         precision: Precision, steps: int, save_steps: int | None, batch_size: int | None = None
     ) -> SentenceTransformerTrainer:
         batch = settings.model_copy(update={"batch_size": batch_size}) if batch_size else settings
-        args = _arguments(checkpoint_dir, batch, precision, steps, save_steps, evaluator is not None, query_prompt)
+        args = _arguments(
+            checkpoint_dir, batch, precision, steps, save_steps, evaluator is not None, query_prompt, sampler
+        )
         trainer = SentenceTransformerTrainer(
             model=model, args=args, train_dataset=dataset, loss=loss, evaluator=evaluator, callbacks=[_LogProgress(log)]
         )
@@ -241,7 +255,7 @@ def train_model(
         plan = TrainingPlan(**json.loads(plan_file.read_text()))
         log.info(f"resuming from the checkpoint at step {resumed_from} of {plan.steps}")
     else:
-        plan = _plan(trainer_for, steps_per_epoch, settings, log)
+        plan = plan_training(trainer_for, steps_per_epoch, settings, log)
         checkpoint_dir.mkdir(parents=True, exist_ok=True)
         plan_file.write_text(json.dumps(asdict(plan)))
     save_steps = None
@@ -269,27 +283,3 @@ def train_model(
         plan=plan,
         batch_size=settings.batch_size,
     )
-
-
-def _plan(trainer_for, steps_per_epoch: int, settings: TrainingSettings, log: logging.Logger) -> TrainingPlan:
-    """Choose the precision and the number of steps. On a CPU with native bf16, "auto" times one
-    small step in fp32 and in bf16 and keeps the faster; where a time budget applies, the first full
-    steps are timed to turn it into a number of steps."""
-    budget = default_budget_minutes(settings.max_train_minutes, on_gpu())
-    probed: dict[str, float] = {}
-    if on_gpu():
-        precision: Precision = "fp16"
-    elif settings.precision == "auto" and bf16_supported_on_cpu():
-        probed = {p: measure_step_seconds(trainer_for(p, 1, None, PROBE_BATCH), steps=1) for p in ("fp32", "bf16")}
-        precision = min(probed, key=probed.__getitem__)  # type: ignore[assignment]
-        log.info("seconds per small training step: " + ", ".join(f"{p} {s:.2f}" for p, s in probed.items()))
-    else:
-        precision = "fp32" if settings.precision == "auto" else settings.precision
-    seconds_per_step = measure_step_seconds(trainer_for(precision, 1, None)) if budget is not None else None
-    plan = plan_steps(steps_per_epoch, settings.epochs, settings.max_steps, budget, seconds_per_step, precision, probed)
-    minutes = f", about {plan.estimated_seconds / 60:.1f} min" if plan.estimated_seconds else ""
-    log.info(
-        f"training {plan.steps} steps ({plan.epochs:.2f} epochs of {steps_per_epoch}) in {precision}{minutes}; "
-        f"limited by {plan.limited_by}" + (f" ({budget:g} min)" if plan.limited_by == "time budget" else "")
-    )
-    return plan

@@ -21,9 +21,14 @@ CHROMIUM = Path("/usr/bin/chromium")
 SCREENSHOTS = REPO_ROOT / "artifacts" / "ui-test"
 # Without these, Chromium keeps calling home, and a closed network refuses it many times a second.
 CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-sync",
-    "--disable-background-networking", "--disable-component-update",
-]  # fmt: skip
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-sync",
+    "--disable-background-networking",
+    "--disable-component-update",
+]
 BARE_PATH = "/usr/bin:/bin"  # no virtual environment on it, as in a fresh shell
 GROUPS = sorted({group for group, _ in ASSET_GRAPH.values()})
 
@@ -31,10 +36,14 @@ GROUPS = sorted({group for group, _ in ASSET_GRAPH.values()})
 def environment(tmp_path: Path, docs: Path) -> dict[str, str]:
     """A fresh shell's environment: no venv on PATH, the project's folders set, offline."""
     return {
-        "PATH": BARE_PATH, "HOME": str(tmp_path), "HF_HUB_OFFLINE": "1", "LANG": "C.UTF-8",
-        "RAG_FT_DOCS_DIR": str(docs), "RAG_FT_ARTIFACTS_DIR": str(tmp_path / "artifacts"),
+        "PATH": BARE_PATH,
+        "HOME": str(tmp_path),
+        "HF_HUB_OFFLINE": "1",
+        "LANG": "C.UTF-8",
+        "RAG_FT_DOCS_DIR": str(docs),
+        "RAG_FT_ARTIFACTS_DIR": str(tmp_path / "artifacts"),
         "RAG_FT_GOLDEN_SET": str(SAMPLE_GOLDEN),
-    }  # fmt: skip
+    }
 
 
 @contextmanager

@@ -37,7 +37,13 @@ def pairs(count_tokens) -> pd.DataFrame:
     for doc in find_documents(SAMPLE_DOCS):
         for chunk in chunk_document(doc.doc_id, convert_document(doc.path, SAMPLE_DOCS)[0], 112, count_tokens):
             rows += [
-                {"chunk_id": chunk.chunk_id, "query": p.query, "positive": p.positive, "text": chunk.text}
+                {
+                    "chunk_id": chunk.chunk_id,
+                    "doc_id": chunk.doc_id,
+                    "query": p.query,
+                    "positive": p.positive,
+                    "text": chunk.text,
+                }
                 for p in InverseClozeGenerator().generate(chunk.text).pairs
             ]
     return pd.DataFrame(rows)
@@ -51,8 +57,9 @@ def pairs(count_tokens) -> pd.DataFrame:
         ({"hard_negatives": 1, "hard_negative_range_min": 2}, None),
         ({"matryoshka_dims": [384, 128, 64]}, None),
         ({}, BGE_QUERY_INSTRUCTION),
+        ({"batching": "by_document", "hard_negatives": 1, "hard_negative_range_min": 2}, None),
     ],
-    ids=["mnrl", "cached_mnrl", "hard_negatives", "matryoshka", "query_prompt"],
+    ids=["mnrl", "cached_mnrl", "hard_negatives", "matryoshka", "query_prompt", "by_document"],
 )
 def test_each_training_option_trains_a_loadable_model(tmp_path: Path, pairs: pd.DataFrame, options, query_prompt):
     train, validation = pairs.iloc[:24], pairs.iloc[24:30]
