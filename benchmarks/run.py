@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from benchmarks import (
+    burst,
     common,
     incremental,
     indexing,
@@ -30,6 +31,7 @@ BENCHMARKS: list[common.Benchmark] = [
     onnx_inference,
     scale,
     read_path,
+    burst,
     quality,
 ]
 

@@ -16,7 +16,18 @@ pytestmark = pytest.mark.slow
 if not FDA_GUIDANCE.is_dir():
     pytest.skip(f"shared FDA corpus not found at {FDA_GUIDANCE}", allow_module_level=True)
 
-from benchmarks import common, incremental, indexing, llm_throughput, onnx_inference, quality, scale, training  # noqa: E402
+from benchmarks import (  # noqa: E402
+    burst,
+    common,
+    incremental,
+    indexing,
+    llm_throughput,
+    onnx_inference,
+    quality,
+    read_path,
+    scale,
+    training,
+)
 
 # Short FDA texts (dental device guidance, 34 to 51 chunks each) keep every run to seconds.
 SHORT_DOCS = ["--fda-start", "20"]
@@ -94,6 +105,19 @@ def test_quality_reads_the_comparison_of_a_whole_pipeline_run():
         assert set(scores) == set(quality.METRICS) and all(0.0 <= v <= 1.0 for v in scores.values())
     interval = details["ndcg@10_finetuned_minus_base"]
     assert interval["ci95_low"] <= interval["difference"] <= interval["ci95_high"]
+
+
+def test_read_path_searches_only_complete_versions_under_load():
+    details = run(read_path, "--read-chunks", "60", "--read-new", "20", "--readers", "4").details
+    during = details["rows"][1]
+    assert during["searches"] > 0 and during["errors"] == 0 and not details["errors"]
+    assert set(during["index sizes seen"]) <= {details["old_size"], details["new_size"]}
+
+
+def test_burst_of_documents_is_processed_by_one_run():
+    details = run(burst, "--burst-docs", "2").details
+    assert [row["value"] for row in details["rows"][:3]] == [2, 1, 0]  # dropped, runs, failed
+    assert all(r["status"] == "SUCCESS" for r in details["runs"])
 
 
 def test_the_command_line_prints_a_summary_and_writes_json(tmp_path: Path):

@@ -7,7 +7,6 @@ import json
 from pathlib import Path
 
 import pandas as pd
-from datasets import Dataset
 
 from rag_ft_pipeline.common.files import atomic_directory
 
@@ -50,9 +49,7 @@ def save_pairs_dataset(
     with atomic_directory(folder) as staging:
         (staging / "data").mkdir()
         for name, frame in splits.items():
-            Dataset.from_pandas(frame.reindex(columns=COLUMNS), preserve_index=False).to_parquet(
-                staging / "data" / f"{name}.parquet"
-            )
+            frame.reindex(columns=COLUMNS).to_parquet(staging / "data" / f"{name}.parquet", index=False)
         documents = sorted(set().union(*(set(frame["doc_id"]) for frame in splits.values())))
         listed = ", ".join(documents[:50]) + (f" and {len(documents) - 50} more" if len(documents) > 50 else "")
         generators = sorted(set().union(*(set(frame["generator"]) for frame in splits.values())))

@@ -1,0 +1,52 @@
+"""Questions a team already has join training, never evaluation; a golden question trained on fails the run."""
+
+import json
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from rag_ft_pipeline.defs import build_definitions
+from rag_ft_pipeline.defs.runner import latest_metadata, materialize_pipeline, register_documents
+from rag_ft_pipeline_tests.helpers import SAMPLE_DOCS, SAMPLE_GOLDEN, project_settings
+
+pytestmark = pytest.mark.slow
+
+UP_TO_THE_SPLIT = (
+    dg.AssetSelection.assets("train_pairs").upstream() | dg.AssetSelection.assets("golden_questions")
+).required_multi_asset_neighbors()
+
+
+def split_with(tmp_path: Path, train: Path, golden: Path):
+    settings = project_settings(SAMPLE_DOCS, tmp_path, golden_set=golden, train_questions=train)
+    defs = build_definitions(settings)
+    instance = dg.DagsterInstance.ephemeral()
+    register_documents(settings, instance)
+    return materialize_pipeline(defs, instance, UP_TO_THE_SPLIT, log_level="WARNING"), instance, defs
+
+
+def test_human_questions_are_trained_on_and_never_evaluated(tmp_path: Path):
+    lines = SAMPLE_GOLDEN.read_text().splitlines()
+    train, golden = tmp_path / "faq.jsonl", tmp_path / "golden.jsonl"
+    train.write_text("\n".join(lines[:12]) + "\n")
+    golden.write_text("\n".join(lines[12:]) + "\n")
+    result, instance, defs = split_with(tmp_path, train, golden)
+    assert result.success
+    checks = {c.check_name: c for c in result.get_asset_check_evaluations()}
+    assert checks["eval_pairs_held_out"].passed
+    human = latest_metadata(instance, "human_question_pairs")
+    assert human["questions"] == 12 and 0 < human["dagster/row_count"] <= 12
+    by_generator = latest_metadata(instance, "train_pairs")["by_generator"]
+    assert 0 < by_generator.get("human", 0) <= human["dagster/row_count"]  # unless its chunk is held out
+    assert "human" not in latest_metadata(instance, "eval_pairs")["by_generator"]
+    asked = {json.loads(line)["question"] for line in lines[:12]}
+    eval_pairs = defs.load_asset_value("eval_pairs", instance=instance)
+    assert not asked & set(eval_pairs["query"]) and asked & set(
+        defs.load_asset_value("train_pairs", instance=instance)["query"]
+    )
+
+
+def test_a_golden_question_in_the_training_file_fails_the_leakage_check(tmp_path: Path):
+    result, _, _ = split_with(tmp_path, SAMPLE_GOLDEN, SAMPLE_GOLDEN)
+    check = next(c for c in result.get_asset_check_evaluations() if c.check_name == "eval_pairs_held_out")
+    assert not check.passed and check.metadata["golden_questions_trained_on"].value > 0
