@@ -45,7 +45,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def tree_rss_mb(root: psutil.Process) -> float:
     total = 0
-    for process in [root, *root.children(recursive=True)]:
+    try:
+        processes = [root, *root.children(recursive=True)]
+    except psutil.NoSuchProcess:  # a child ended while the tree was listed: count again
+        return tree_rss_mb(root)
+    for process in processes:
         with contextlib.suppress(psutil.NoSuchProcess):  # a process that ended while counted
             total += process.memory_info().rss
     return total / 2**20

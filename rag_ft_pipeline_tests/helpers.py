@@ -140,3 +140,14 @@ def apply_partition_requests(instance: dg.DagsterInstance, result: dg.SensorResu
         else:
             for key in request.partition_keys:
                 instance.delete_dynamic_partition(request.partitions_def_name, key)
+
+
+def launch(defs: dg.Definitions, instance: dg.DagsterInstance, request: dg.RunRequest) -> dg.ExecuteInProcessResult:
+    """Run what a sensor requested, as the daemon would launch it: its assets and tags."""
+    return dg.materialize(
+        [*defs.assets, *defs.asset_checks],
+        resources=defs.resources,
+        instance=instance,
+        selection=request.asset_selection,
+        tags=request.tags,
+    )

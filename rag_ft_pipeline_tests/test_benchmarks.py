@@ -52,7 +52,8 @@ def test_indexing_stores_every_chunk_both_ways():
 
 
 def test_training_trains_the_same_pairs_both_ways():
-    result = run(training, "--train-pairs", "32")
+    result = run(training, "--train-pairs", "32", "--bf16-pairs", "8")
+    assert set(result.details["precision"]) == {"fp32", "bf16 autocast"}
     assert result.details["pairs"] == 32
     assert [t["run"] for t in result.details["trials"]] == ["bare", "pipeline"]
     assert all(t["pairs"] == 32 and t["seconds"] > 0 for t in result.details["trials"])
@@ -114,10 +115,31 @@ def test_read_path_searches_only_complete_versions_under_load():
     assert set(during["index sizes seen"]) <= {details["old_size"], details["new_size"]}
 
 
+@pytest.mark.timeout(1800)  # the UI's processes start, then two runs: the first document's, then the burst's
 def test_burst_of_documents_is_processed_by_one_run():
     details = run(burst, "--burst-docs", "2").details
     assert [row["value"] for row in details["rows"][:3]] == [2, 1, 0]  # dropped, runs, failed
     assert all(r["status"] == "SUCCESS" for r in details["runs"])
+
+
+def test_quality_golden_mode_scores_both_halves_of_the_fda_staff_questions(fda_qa_dev_dir):
+    config = '{"finetuned_model": {"max_steps": 2}}'
+    result = run(quality, "--golden", "--golden-docs", "2", "--golden-distractors", "1", "--quality-config", config)
+    details = result.details
+    assert details["documents"] == {"fda-qa-dev": 2, "fda-guidance": 1}
+    assert len(details["halves"]["tuned"]) == len(details["halves"]["held_out"]) == 1
+    for half in ("tuned", "held_out", "all"):
+        assert details[half]["questions"] > 0
+        assert [row["retriever"] for row in details[half]["metrics"]] == [
+            "base",
+            "finetuned",
+            "bm25",
+            "hybrid_base",
+            "hybrid_finetuned",
+        ]
+    assert details["all"]["questions"] == details["tuned"]["questions"] + details["held_out"]["questions"]
+    assert details["training"]["steps"] == 2 and details["training"]["limited_by"] == "max_steps"
+    assert result.figure("held-out hit@1 fine-tuned minus base").met in (True, False)
 
 
 def test_the_command_line_prints_a_summary_and_writes_json(tmp_path: Path):

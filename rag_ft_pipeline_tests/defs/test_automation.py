@@ -12,7 +12,7 @@ from rag_ft_pipeline.defs.automation import documents_folder_sensor, retraining_
 from rag_ft_pipeline.defs.ingestion import current_document_ids
 from rag_ft_pipeline.defs.io_managers import CHUNKS_IO_MANAGER
 from rag_ft_pipeline.defs.resources import ProjectPathsResource
-from rag_ft_pipeline_tests.helpers import apply_partition_requests, project_settings
+from rag_ft_pipeline_tests.helpers import apply_partition_requests, launch, project_settings
 
 RANGE = ("dagster/asset_partition_range_start", "dagster/asset_partition_range_end")
 
@@ -86,15 +86,7 @@ def test_a_burst_of_thirty_documents_is_one_run_that_processes_each_once(tmp_pat
         result = tick(instance, docs, None, defs.resources)
         [run] = result.run_requests
         assert requested(instance, result) == [(sorted(p.name for p in docs.iterdir()), EVERYTHING)]
-        # As the daemon launches it: the run's tags and asset selection, against the real definitions.
-        done = dg.materialize(
-            [*defs.assets, *defs.asset_checks],
-            resources=defs.resources,
-            instance=instance,
-            selection=run.asset_selection,
-            tags=run.tags,
-        )
-        assert done.success
+        assert launch(defs, instance, run).success  # as the daemon launches it, against the real definitions
         for key in ("clean_markdown", "chunks"):
             records = instance.fetch_materializations(dg.AssetKey(key), limit=100).records
             assert sorted(r.partition_key for r in records) == current_document_ids(instance)  # each exactly once

@@ -13,7 +13,7 @@ import pytest
 from rag_ft_pipeline.defs import build_definitions
 from rag_ft_pipeline.defs.automation import documents_folder_sensor
 from rag_ft_pipeline.defs.runner import latest_metadata, materialize_pipeline, register_documents
-from rag_ft_pipeline_tests.helpers import apply_partition_requests, locked_pdf, project_settings
+from rag_ft_pipeline_tests.helpers import apply_partition_requests, launch, locked_pdf, project_settings
 
 pytestmark = pytest.mark.slow
 
@@ -71,13 +71,6 @@ def test_fda_pdfs_with_bad_files_beside_them(tmp_path: Path, fda_pdfs_dir: Path)
             == "corrupt.pdf"
         )
         apply_partition_requests(instance, result)  # the changed document moves to the end
-        rerun = dg.materialize(
-            [*defs.assets, *defs.asset_checks],
-            resources=defs.resources,
-            instance=instance,
-            tags=run.tags,
-            selection=run.asset_selection,
-        )
-        assert rerun.success
+        assert launch(defs, instance, run).success
         fixed = latest_metadata(instance, "clean_markdown")
         assert fixed["documents"] == 1 and fixed["failed"] == 1 and "corrupt.pdf" not in fixed["failures"]
