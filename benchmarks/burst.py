@@ -60,11 +60,11 @@ def materialized(port: int, asset: str) -> int:
     return stats["numMaterialized"] if stats else 0
 
 
-def wait_until(check, timeout: float, every: float = 2.0) -> None:
+def wait_until(what: str, check, timeout: float, log: Path, every: float = 2.0) -> None:
     deadline = time.monotonic() + timeout
     while not check():
         if time.monotonic() > deadline:
-            raise TimeoutError("the burst was not processed in time")
+            raise TimeoutError(f"{what}: not within {timeout:.0f} s; the UI's log ends:\n{log.read_text()[-3000:]}")
         time.sleep(every)
 
 
@@ -83,19 +83,23 @@ def run(args: argparse.Namespace) -> Result:
             "HF_HUB_OFFLINE": "1",
         }
         env.pop("DAGSTER_HOME", None)
-        ui = subprocess.Popen(
-            [str(rag_ft), "ui", "--port", str(port)],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,
-        )
+        log = Path(tmp) / "ui.log"
+        with log.open("w") as out:
+            ui = subprocess.Popen(
+                [str(rag_ft), "ui", "--port", str(port)],
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
         try:
-            wait_until(lambda: _answers(port), timeout=300)
+            wait_until("the UI", lambda: _answers(port), 300, log)
             graphql(port, START_SENSOR)
             root = psutil.Process(ui.pid)
-            time.sleep(40)  # a sensor tick on the first document, then rest
-            wait_until(lambda: all(r["status"] in ("SUCCESS", "FAILURE") for r in _runs(port)), timeout=600)
+            # The first document's tick and run, then rest: the burst must not share a tick with it.
+            wait_until(
+                "the first document's run", lambda: materialized(port, "chunks") >= 1 and _all_done(port), 900, log
+            )
             runs_before = len(_runs(port))
             at_rest = tree_rss_mb(root)
             peak = [at_rest]
@@ -113,9 +117,9 @@ def run(args: argparse.Namespace) -> Result:
             for path in burst:
                 shutil.copy(path, docs / path.name)
             total = len(burst) + 1
-            wait_until(lambda: materialized(port, "chunks") >= total, timeout=3600)
+            wait_until("every document chunked", lambda: materialized(port, "chunks") >= total, 3600, log)
             chunked = time.monotonic() - started
-            wait_until(lambda: all(r["status"] in ("SUCCESS", "FAILURE") for r in _runs(port)), timeout=3600)
+            wait_until("the burst's runs", lambda: _all_done(port), 3600, log)
             finished = time.monotonic() - started
             sampling.clear()
             sampler.join()
@@ -153,6 +157,10 @@ def _answers(port: int) -> bool:
 
 def _runs(port: int) -> list[dict]:
     return graphql(port, RUNS)["data"]["runsOrError"]["results"]
+
+
+def _all_done(port: int) -> bool:
+    return all(r["status"] in ("SUCCESS", "FAILURE", "CANCELED") for r in _runs(port))
 
 
 if __name__ == "__main__":

@@ -21,7 +21,7 @@ from benchmarks.common import Figure, Result, Stopwatch, fda_chunks, print_table
 from rag_ft_pipeline.common.types import Chunk
 from rag_ft_pipeline.questions.batch import generate_pairs
 from rag_ft_pipeline.questions.cache import QuestionCache
-from rag_ft_pipeline.questions.llm import LLMQuestionGenerator
+from rag_ft_pipeline.questions.llm import LLMQuestionGenerator, LLMSettings
 from rag_ft_pipeline_tests.openai_server import OpenAICompatibleServer, Reply
 
 NAME = "llm_throughput"
@@ -40,7 +40,8 @@ def generate(chunks: Sequence[Chunk], delay: float, cache_path: Path, concurrenc
     script = lambda request, attempt: Reply(questions=["Why does this requirement apply to the device?"], delay=delay)  # noqa: E731
     with OpenAICompatibleServer(script) as server:
         options: dict[str, Any] = {} if concurrency is None else {"concurrency": concurrency}
-        generator = LLMQuestionGenerator(model="benchmark", api_key="benchmark", base_url=server.base_url, **options)
+        settings = LLMSettings(llm_model="benchmark", **options)
+        generator = LLMQuestionGenerator(settings, api_key="benchmark", base_url=server.base_url)
         cache = QuestionCache(cache_path)
         try:
             with Stopwatch() as clock:

@@ -10,10 +10,12 @@ from collections.abc import Iterable
 from pathlib import Path
 
 import dagster as dg
+from dagster._core.definitions.sensor_definition import SensorExecutionData
 from pypdf import PdfWriter
 
 from rag_ft_pipeline.common.hashing import content_hash
 from rag_ft_pipeline.common.types import Chunk
+from rag_ft_pipeline.defs.automation import documents_folder_sensor
 from rag_ft_pipeline.settings import DEFAULT_BASE_MODEL, Settings
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -132,14 +134,18 @@ def graphql(port: int, query: str, variables: dict | None = None) -> dict:
         return json.load(response)
 
 
-def apply_partition_requests(instance: dg.DagsterInstance, result: dg.SensorResult) -> None:
-    """Add and delete dynamic partitions as a sensor asked, in order, as the daemon does."""
+def sensor_tick(instance: dg.DagsterInstance, resources: dict, cursor: str | None) -> SensorExecutionData:
+    """One tick of the documents sensor as the daemon evaluates it (Dagster's checks of its result
+    included), its partition requests then applied in order, as the daemon does."""
+    with dg.build_sensor_context(instance=instance, cursor=cursor, resources=resources) as context:
+        result = documents_folder_sensor.evaluate_tick(context)
     for request in result.dynamic_partitions_requests:
         if isinstance(request, dg.AddDynamicPartitionsRequest):
             instance.add_dynamic_partitions(request.partitions_def_name, list(request.partition_keys))
         else:
             for key in request.partition_keys:
                 instance.delete_dynamic_partition(request.partitions_def_name, key)
+    return result
 
 
 def launch(defs: dg.Definitions, instance: dg.DagsterInstance, request: dg.RunRequest) -> dg.ExecuteInProcessResult:

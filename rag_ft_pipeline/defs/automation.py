@@ -55,9 +55,10 @@ def documents_folder_sensor(
     """Everything found new, changed (by content hash) or removed in one tick is handled by ONE run:
     its documents' clean text and chunks over a partition range, then the question pairs and the
     base index, updated incrementally. A run per document would pay seconds of process start (and
-    a model load) for each. New documents are added as partitions; a changed document's partition
-    is deleted and added again so that all of them sit together at the end of the partition order,
-    where one range covers exactly them; a removed document's partition is deleted."""
+    a model load) for each. New documents are added as partitions, at the end of the partition
+    order, where one range covers exactly them. A changed document's partition is deleted on one
+    tick and added again on the next (Dagster refuses both for one key in one tick), so that it
+    joins the new ones at the end; a removed document's partition is deleted."""
     if not paths.docs_path.is_dir():
         return dg.SkipReason(f"documents folder not found: {paths.docs_path}")
     previous: Snapshot = json.loads(context.cursor) if context.cursor else {}
@@ -75,7 +76,16 @@ def documents_folder_sensor(
     removed = sorted(known - set(current))
     if not changed and not removed:
         return dg.SkipReason("no document added, changed or removed")
-    context.log.info(f"{len(changed)} new or changed, {len(removed)} removed: one run")
+    again = [d for d in changed if d in known]
+    if again:
+        # Their partitions go now; next tick they are new, and one run takes them with the rest.
+        context.log.info(f"{len(again)} changed, {len(removed)} removed: partitions deleted, run next tick")
+        pending = set(again) | set(removed)
+        return dg.SensorResult(
+            dynamic_partitions_requests=[documents_partitions.build_delete_request(sorted(pending))],
+            cursor=json.dumps({d: seen for d, seen in previous.items() if d not in pending}),
+        )
+    context.log.info(f"{len(changed)} new, {len(removed)} removed: one run")
     # The run key names the contents and when they were seen, so a file changed back to an earlier
     # version is processed again (Dagster skips a run key it has seen).
     seen = json.dumps([[d, *current[d]] for d in changed] + [[d] for d in removed])
@@ -88,11 +98,10 @@ def documents_folder_sensor(
         )
     else:
         run = dg.RunRequest(run_key=run_key, asset_selection=[question_pairs.key, base_index.key])
-    again = [d for d in changed if d in known]
     return dg.SensorResult(
         run_requests=[run],
         dynamic_partitions_requests=[
-            *([documents_partitions.build_delete_request(removed + again)] if removed or again else []),
+            *([documents_partitions.build_delete_request(removed)] if removed else []),
             *([documents_partitions.build_add_request(changed)] if changed else []),
         ],
         cursor=json.dumps(current),

@@ -206,12 +206,16 @@ def test_the_ui_from_the_readme_in_a_real_browser(tmp_path: Path, browser):
 
         # The documents sensor, switched on in the UI; a new document lands; the daemon runs it.
         ui.open("/locations/rag_ft_pipeline/sensors/documents_folder_sensor")
-        ui.page.locator("label").filter(has=ui.page.locator("input[type=checkbox]")).first.click()
+        toggle = ui.page.locator("label").filter(has=ui.page.locator("input[type=checkbox]")).first
+        toggle.wait_for(state="visible")
+        toggle.click()
         sensors = '{ sensorsOrError(repositorySelector: {repositoryName: "__repository__", repositoryLocationName: "rag_ft_pipeline"}) { ... on Sensors { results { name sensorState { status } } } } }'
-        states = {
-            s["name"]: s["sensorState"]["status"] for s in graphql(port, sensors)["data"]["sensorsOrError"]["results"]
-        }
-        assert states["documents_folder_sensor"] == "RUNNING"
+
+        def sensor_running():
+            results = graphql(port, sensors)["data"]["sensorsOrError"]["results"]
+            return {s["name"]: s["sensorState"]["status"] for s in results}["documents_folder_sensor"] == "RUNNING"
+
+        wait_for("the sensor switched on in the UI", sensor_running, 60, every=2)  # the click's mutation is async
         ui.shot("07_sensor_on")
         new = "stability_testing_of_drug_products.md"
         shutil.copy(SAMPLE_DOCS / new, docs / new)

@@ -6,27 +6,24 @@ from pathlib import Path
 
 import dagster as dg
 import pytest
+from dagster._core.definitions.sensor_definition import SensorExecutionData
 
 from rag_ft_pipeline.defs import build_definitions
-from rag_ft_pipeline.defs.automation import documents_folder_sensor, retraining_schedule
+from rag_ft_pipeline.defs.automation import retraining_schedule
 from rag_ft_pipeline.defs.ingestion import current_document_ids
 from rag_ft_pipeline.defs.io_managers import CHUNKS_IO_MANAGER
 from rag_ft_pipeline.defs.resources import ProjectPathsResource
-from rag_ft_pipeline_tests.helpers import apply_partition_requests, launch, project_settings
+from rag_ft_pipeline_tests.helpers import launch, project_settings, sensor_tick
 
 RANGE = ("dagster/asset_partition_range_start", "dagster/asset_partition_range_end")
 
 
 def tick(instance: dg.DagsterInstance, docs: Path, cursor: str | None, resources: dict | None = None):
     paths = ProjectPathsResource(docs_dir=str(docs), artifacts_dir=str(docs.parent / "artifacts"))
-    with dg.build_sensor_context(instance=instance, cursor=cursor, resources=resources or {"paths": paths}) as context:
-        result = documents_folder_sensor(context)
-    if isinstance(result, dg.SensorResult):
-        apply_partition_requests(instance, result)
-    return result
+    return sensor_tick(instance, resources or {"paths": paths}, cursor)
 
 
-def requested(instance: dg.DagsterInstance, result) -> list[tuple[list[str], tuple[str, ...]]]:
+def requested(instance: dg.DagsterInstance, result: SensorExecutionData) -> list[tuple[list[str], tuple[str, ...]]]:
     """Per run: the partitions its range covers once the partition requests are applied, and its assets."""
     order = instance.get_dynamic_partitions("documents")
     runs = []
@@ -51,12 +48,14 @@ def test_sensor_adds_changes_and_removes_documents_one_run_a_tick(tmp_path: Path
         assert requested(instance, first) == [(["a.md", "b b.txt", "d.md"], EVERYTHING)]
         assert instance.get_dynamic_partitions("documents") == ["a.md", "b b.txt", "d.md"]
 
-        assert isinstance(tick(instance, docs, first.cursor), dg.SkipReason)  # nothing changed
+        assert tick(instance, docs, first.cursor).skip_message  # nothing changed
 
         (docs / "a.md").write_text("# A\n\nFirst document, revised.")
         os.utime(docs / "a.md", ns=(time.time_ns() + 10**9,) * 2)
         (docs / "c.md").write_text("Third.")
-        second = tick(instance, docs, first.cursor)
+        deleted = tick(instance, docs, first.cursor)
+        assert not deleted.run_requests and instance.get_dynamic_partitions("documents") == ["b b.txt", "d.md"]
+        second = tick(instance, docs, deleted.cursor)
         # The changed document moves to the end beside the new one: one range covers exactly them.
         assert requested(instance, second) == [(["a.md", "c.md"], EVERYTHING)]
         assert second.run_requests[0].run_key != first.run_requests[0].run_key  # a new run for new content
@@ -97,8 +96,8 @@ def test_a_burst_of_thirty_documents_is_one_run_that_processes_each_once(tmp_pat
 
 
 def test_retraining_schedule_runs_only_after_documents_changed():
-    with dg.instance_for_test() as instance:
-        context = dg.build_schedule_context(instance=instance)
+    # Entered, so the context gives back what it set up (left open, it leaks Dagster's state storage).
+    with dg.instance_for_test() as instance, dg.build_schedule_context(instance=instance) as context:
         assert isinstance(retraining_schedule(context), dg.SkipReason)
         instance.report_runless_asset_event(dg.AssetMaterialization("question_pairs"))
         assert isinstance(retraining_schedule(context), dg.RunRequest)

@@ -11,9 +11,8 @@ import dagster as dg
 import pytest
 
 from rag_ft_pipeline.defs import build_definitions
-from rag_ft_pipeline.defs.automation import documents_folder_sensor
 from rag_ft_pipeline.defs.runner import latest_metadata, materialize_pipeline, register_documents
-from rag_ft_pipeline_tests.helpers import apply_partition_requests, launch, locked_pdf, project_settings
+from rag_ft_pipeline_tests.helpers import launch, locked_pdf, project_settings, sensor_tick
 
 pytestmark = pytest.mark.slow
 
@@ -51,26 +50,27 @@ def test_fda_pdfs_with_bad_files_beside_them(tmp_path: Path, fda_pdfs_dir: Path)
         assert materialize_pipeline(defs, instance, selection=selection).success
         converted = latest_metadata(instance, "clean_markdown")
         assert (converted["documents"], converted["failed"], converted["duplicates"]) == (11, 2, 1)
-        failures = converted["failures"]
-        assert "locked.pdf" in failures and "the PDF is locked with a user password" in failures
-        assert "corrupt.pdf" in failures and "corrupt or unreadable PDF" in failures
-        assert f"same content as {pdfs[0].name}" in failures
+        failures = {record.data["doc_id"]: record.data["reason"] for record in converted["failures"].records}
+        assert "the PDF is locked with a user password" in failures["locked.pdf"]
+        assert "corrupt or unreadable PDF" in failures["corrupt.pdf"]
+        assert f"same content as {pdfs[0].name}" in failures["copy of first.pdf"]
         assert latest_metadata(instance, "chunks")["boilerplate_share"] < 0.1
         assert latest_metadata(instance, "question_pairs")["yield"] >= 0.8
 
         # The corrupt file is replaced by a good one: the sensor sees the change, and its run converts it.
-        with dg.build_sensor_context(instance=instance, resources=defs.resources) as context:
-            documents_folder_sensor(context)  # first tick: remembers the folder as it is
+        seen = sensor_tick(instance, defs.resources, None)  # first tick: remembers the folder as it is
         shutil.copy(held_back, docs / "corrupt.pdf")
-        with dg.build_sensor_context(instance=instance, cursor=context.cursor, resources=defs.resources) as context:
-            result = documents_folder_sensor(context)
-        [run] = result.run_requests
+        deleted = sensor_tick(instance, defs.resources, seen.cursor)  # its partition goes, to come back last
+        [run] = sensor_tick(instance, defs.resources, deleted.cursor).run_requests
         assert (
             run.tags["dagster/asset_partition_range_start"]
             == run.tags["dagster/asset_partition_range_end"]
             == "corrupt.pdf"
         )
-        apply_partition_requests(instance, result)  # the changed document moves to the end
         assert launch(defs, instance, run).success
         fixed = latest_metadata(instance, "clean_markdown")
-        assert fixed["documents"] == 1 and fixed["failed"] == 1 and "corrupt.pdf" not in fixed["failures"]
+        assert (
+            fixed["documents"] == 1
+            and fixed["failed"] == 1
+            and "corrupt.pdf" not in {r.data["doc_id"] for r in fixed["failures"].records}
+        )

@@ -11,6 +11,7 @@ from pathlib import Path
 import chromadb
 import dagster as dg
 import pytest
+from filelock import FileLock
 
 from rag_ft_pipeline.common.hashing import storage_name
 from rag_ft_pipeline.defs.runner import latest_metadata
@@ -91,9 +92,26 @@ def fda_docs(tmp_path: Path, fda_guidance_dir: Path) -> Path:
 
 def test_two_overlapping_writers_leave_each_chunk_indexed_once(tmp_path: Path, fda_docs: Path):
     logs = [tmp_path / "first.log", tmp_path / "second.log"]
-    runs = [start(tmp_path, fda_docs, INDEX, log) for log in logs]
-    outputs = [finish(run, log) for run, log in zip(runs, logs)]
-    assert any("waiting for another process to finish writing" in output for output in outputs)
+    # The store's writer lock is held here until one run waits for it and the other has its chunks
+    # too, so that they surely overlap (left to chance, one can be done before the other starts);
+    # then they write in turn (the second behind the lock, or behind the vector_store pool's slot).
+    (tmp_path / "artifacts" / "chroma").mkdir(parents=True)
+    with FileLock(tmp_path / "artifacts" / "chroma" / "rag_ft_writer.lock"):
+        runs = [start(tmp_path, fda_docs, INDEX, log) for log in logs]
+
+        def overlapping() -> bool:
+            outputs = [log.read_text() for log in logs]
+            return any("waiting for another process to finish writing the vector store" in o for o in outputs) and all(
+                "chunking documents: 12/12" in o for o in outputs
+            )
+
+        deadline = time.monotonic() + 600
+        while not overlapping():
+            assert all(run.poll() is None for run in runs), [log.read_text()[-2000:] for log in logs]
+            assert time.monotonic() < deadline, [log.read_text()[-2000:] for log in logs]
+            time.sleep(1)
+    for run, log in zip(runs, logs):
+        finish(run, log)
     assert_index_holds_each_chunk_once(tmp_path, fda_docs)
 
 
