@@ -130,7 +130,10 @@ class UI:
         except Exception:  # Playwright's TimeoutError: no dialog this time
             pass
 
-    def text(self) -> str:
+    def text(self, *expected: str) -> str:
+        """The page's text, once each of `expected` is on it (the UI renders after the network is idle)."""
+        for part in expected:
+            self.page.get_by_text(part).first.wait_for(timeout=60_000)
         return self.page.locator("body").inner_text()
 
     def shot(self, name: str) -> None:
@@ -139,9 +142,12 @@ class UI:
     def show_markdown_image(self, alt: str) -> None:
         """Open an asset's latest materialization and show the image a Markdown metadata entry holds."""
         buttons = self.page.get_by_text("[Show Markdown]")
+        buttons.first.wait_for(timeout=60_000)
         for index in range(buttons.count()):
             buttons.nth(index).click()
-            image = self.page.get_by_role("dialog").locator(f'img[alt="{alt}"]')
+            dialog = self.page.get_by_role("dialog")
+            dialog.wait_for()
+            image = dialog.locator(f'img[alt="{alt}"]')
             if image.count():
                 assert image.first.get_attribute("src").startswith("data:image/png;base64,")
                 assert image.first.evaluate("img => img.naturalWidth") > 100  # it decoded: a real picture
@@ -167,11 +173,13 @@ def test_the_ui_from_the_readme_in_a_real_browser(tmp_path: Path, browser):
         # The asset graph: every group, and in each group's graph every asset.
         ui.open("/asset-groups")
         ui.shot("01_lineage")
-        assert all(group in ui.text() for group in GROUPS)
+        text = ui.text(*GROUPS)
+        assert all(group in text for group in GROUPS)
         for group in GROUPS:
             ui.open(f"/locations/rag_ft_pipeline/asset-groups/{group}")
-            text = ui.text()
-            for asset in (name for name, (g, _) in ASSET_GRAPH.items() if g == group):
+            assets = [name for name, (g, _) in ASSET_GRAPH.items() if g == group]
+            text = ui.text(*assets)
+            for asset in assets:
                 assert asset in text, f"{asset} not in the {group} graph"
             ui.shot(f"02_group_{group}")
 
@@ -196,7 +204,7 @@ def test_the_ui_from_the_readme_in_a_real_browser(tmp_path: Path, browser):
 
         # The comparison's chart and metrics table, and the chunks' token histogram, in metadata.
         ui.open("/assets/comparison?view=events")
-        text = ui.text()
+        text = ui.text("fine-tuned vs base on your golden set")
         assert "hybrid_finetuned" in text and "hit@1" in text and "fine-tuned vs base on your golden set" in text
         ui.show_markdown_image("base vs fine-tuned vs BM25 vs hybrid")
         ui.shot("05_comparison_chart")
@@ -234,5 +242,5 @@ def test_the_ui_from_the_readme_in_a_real_browser(tmp_path: Path, browser):
         )
         assert sorted(partitions["data"]["assetNodeOrError"]["partitionKeys"]) == sorted([*names, new])
         ui.open("/assets/chunks?view=partitions")
-        assert new in ui.text()
+        assert new in ui.text(new)
         ui.shot("09_new_partition")
