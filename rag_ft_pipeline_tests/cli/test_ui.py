@@ -12,6 +12,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
+from playwright.sync_api import sync_playwright
 
 from rag_ft_pipeline_tests.helpers import ASSET_GRAPH, REPO_ROOT, SAMPLE_DOCS, SAMPLE_GOLDEN, free_port, graphql
 
@@ -103,8 +105,6 @@ def test_rag_ft_ui_runs_from_a_shell_without_the_virtual_environment(tmp_path: P
 def browser():
     if not CHROMIUM.exists():
         pytest.skip("Debian's chromium is not installed (.ci/run installs it)")
-    from playwright.sync_api import sync_playwright
-
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
         try:
@@ -127,7 +127,7 @@ class UI:
         try:
             skip.wait_for(timeout=3000)
             skip.click()
-        except Exception:  # Playwright's TimeoutError: no dialog this time
+        except PlaywrightTimeout:  # no dialog this time
             pass
 
     def text(self, *expected: str) -> str:
@@ -145,10 +145,12 @@ class UI:
         buttons.first.wait_for(timeout=60_000)
         for index in range(buttons.count()):
             buttons.nth(index).click()
-            dialog = self.page.get_by_role("dialog")
-            dialog.wait_for()
-            image = dialog.locator(f'img[alt="{alt}"]')
-            if image.count():
+            image = self.page.get_by_role("dialog").locator(f'img[alt="{alt}"]')
+            try:  # the dialog renders after the click: give it time before judging this entry
+                image.first.wait_for(timeout=10_000)
+            except PlaywrightTimeout:
+                image = None
+            if image is not None:
                 assert image.first.get_attribute("src").startswith("data:image/png;base64,")
                 assert image.first.evaluate("img => img.naturalWidth") > 100  # it decoded: a real picture
                 return
