@@ -42,12 +42,6 @@ class TrainingSettings(BaseModel):
     hard_negative_margin: float = Field(
         default=0.05, ge=0, description="Mine only negatives scoring at most (1 - margin) of the positive's score."
     )
-    freeze_layers: int = Field(
-        default=0,
-        ge=0,
-        description="Keep the token embeddings and this many of the lowest transformer layers fixed: "
-        "steps are faster, so a time budget trains on more pairs.",
-    )
     matryoshka_dims: list[int] = Field(
         default=[], description="e.g. [384, 256, 128, 64]: embeddings that still work cut to these sizes."
     )

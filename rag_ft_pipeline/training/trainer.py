@@ -120,19 +120,6 @@ def _loss(model: SentenceTransformer, settings: TrainingSettings):
     return inner
 
 
-def freeze_lower_layers(model: SentenceTransformer, layers: int) -> None:
-    """Stop gradients at the token embeddings and the lowest `layers` transformer layers (BERT-style
-    encoders): their backward pass is skipped, which is most of a step's cost on a CPU."""
-    encoder = model[0].auto_model
-    blocks = getattr(getattr(encoder, "encoder", None), "layer", None)
-    if blocks is None or not hasattr(encoder, "embeddings"):
-        raise ValueError(f"freeze_layers: {type(encoder).__name__} has no BERT-style embeddings and encoder.layer")
-    if layers >= len(blocks):
-        raise ValueError(f"freeze_layers: {layers} would leave none of the model's {len(blocks)} layers to train")
-    for module in [encoder.embeddings, *blocks[:layers]]:
-        module.requires_grad_(False)
-
-
 def _train_dataset(
     model: SentenceTransformer,
     train: pd.DataFrame,
@@ -243,8 +230,6 @@ def train_model(
             language="en", model_name="rag_ft_pipeline fine-tuned retriever"
         ),
     )
-    if settings.freeze_layers:
-        freeze_lower_layers(model, settings.freeze_layers)
     evaluator = _validation_evaluator(validation, corpus, query_prompt)
     dataset = _train_dataset(model, train, settings, query_prompt, log)
     loss = _loss(model, settings)
