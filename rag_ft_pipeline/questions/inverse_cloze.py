@@ -15,7 +15,8 @@ class InverseClozeGenerator(QuestionGenerator):
 
     It needs no API and no model, and it teaches what retrieval needs: to match a statement with
     the context it came from. The most substantive sentence is chosen (not a random one, so that
-    headings and contact lines never become queries), and, as in the paper, it stays in the
+    headings and contact lines never become queries), among those no longer than a question people
+    ask (`max_query_words`) when the chunk has one, and, as in the paper, it stays in the
     positive for a fixed share of pairs so the model also keeps lexical matching. A chunk that is
     little more than its one sentence keeps it too: the pair then teaches that matching only.
     """
@@ -23,12 +24,18 @@ class InverseClozeGenerator(QuestionGenerator):
     name = "inverse_cloze"
     extractive = True
 
-    def __init__(self, keep_sentence_fraction: float = 0.1, min_context_words: int = 8) -> None:
+    def __init__(
+        self, keep_sentence_fraction: float = 0.1, min_context_words: int = 8, max_query_words: int | None = 25
+    ) -> None:
         self.keep_sentence_fraction = keep_sentence_fraction
         self.min_context_words = min_context_words
+        self.max_query_words = max_query_words
 
     def fingerprint(self) -> str:
-        return f"{self.name}:v1:keep={self.keep_sentence_fraction}:context={self.min_context_words}"
+        return (
+            f"{self.name}:v1:keep={self.keep_sentence_fraction}:context={self.min_context_words}"
+            f":query_words={self.max_query_words}"
+        )
 
     def generate(self, text: str) -> Generation:
         return Generation(pairs=self._pairs(text))
@@ -36,6 +43,10 @@ class InverseClozeGenerator(QuestionGenerator):
     def _pairs(self, text: str) -> list[QuestionPair]:
         spans = sentence_spans(text)
         scored = [(substantive_score(text[s:e]), -i, (s, e)) for i, (s, e) in enumerate(spans)]
+        if self.max_query_words:
+            # People's questions are short: prefer a sentence of their length when the chunk has one.
+            short = [item for item in scored if item[0] and len(text[slice(*item[2])].split()) <= self.max_query_words]
+            scored = short or scored
         best_score, _, (start, end) = max(scored, default=(0, 0, (0, 0)))
         if best_score == 0:
             return []

@@ -32,6 +32,19 @@ def test_inverse_cloze_keeps_the_sentence_when_asked_or_when_nothing_else_is_lef
     assert pair.query == lone and pair.positive == lone
 
 
+def test_inverse_cloze_prefers_a_sentence_as_short_as_a_question():
+    long = (
+        "Long-term stability studies of the finished product should run at 25 °C and 60% relative humidity for "
+        "at least twelve months, with samples pulled at three, six, nine and twelve months and tested for potency, "
+        "degradation products, dissolution and microbial limits before the sponsor submits the application."
+    )
+    short = "Accelerated studies at 40 °C support the proposed shelf life of the product."
+    [pair] = InverseClozeGenerator(keep_sentence_fraction=0.0).generate(f"{long} {short}").pairs
+    assert pair.query == short and pair.positive == long
+    [pair] = InverseClozeGenerator(keep_sentence_fraction=0.0, max_query_words=None).generate(f"{long} {short}").pairs
+    assert pair.query == long  # without the limit: the sentence with the most content words
+
+
 @pytest.mark.parametrize(
     "boilerplate",
     [
