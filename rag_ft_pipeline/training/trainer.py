@@ -131,7 +131,7 @@ def _train_dataset(
     if not settings.hard_negatives:
         return dataset
     log.info(f"mining {settings.hard_negatives} hard negative(s) per pair with the base model")
-    return mine_hard_negatives(
+    mined = mine_hard_negatives(
         dataset,
         model,
         anchor_column_name="anchor",
@@ -145,6 +145,9 @@ def _train_dataset(
         batch_size=64,
         verbose=False,
     )
+    if len(mined) < len(dataset):  # pairs with no passage inside the range and margin are left out
+        log.info(f"{len(dataset) - len(mined)} of {len(dataset)} pairs had no hard negative and are not trained on")
+    return mined
 
 
 def _arguments(
@@ -275,7 +278,7 @@ def train_model(
     shutil.rmtree(checkpoint_dir, ignore_errors=True)
     return TrainingResult(
         model_path=model_path,
-        train_pairs=len(train),
+        train_pairs=len(dataset),
         steps=trainer.state.global_step,
         resumed_from_step=resumed_from,
         seconds=seconds,

@@ -68,7 +68,11 @@ def test_each_training_option_trains_a_loadable_model(tmp_path: Path, pairs: pd.
     result = train_model(
         MODEL, train, validation, corpus, tmp_path / "ckpt", tmp_path / "run", settings, LOG, query_prompt=query_prompt
     )
-    assert result.steps == 3 and result.resumed_from_step == 0 and result.plan.limited_by == "epochs"
+    # Mining drops the pairs that have no negative in range; one epoch is every pair left, once.
+    expected_pairs = range(8, 25) if options.get("hard_negatives") else range(24, 25)
+    assert result.train_pairs in expected_pairs
+    assert result.steps == result.train_pairs // 8 and result.resumed_from_step == 0
+    assert result.plan.limited_by == "epochs"
     assert result.best_validation_ndcg is not None and 0 <= result.best_validation_ndcg <= 1
     assert not (tmp_path / "ckpt").exists()  # checkpoints are cleared once the model is saved
     assert [p.name for p in (tmp_path / "run").iterdir()] == ["model"]  # no partial folder left beside it
