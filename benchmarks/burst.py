@@ -17,7 +17,6 @@ import argparse
 import contextlib
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -27,7 +26,7 @@ from pathlib import Path
 
 import psutil
 
-from benchmarks.common import Figure, Result, fda_paths, print_table, run_alone
+from benchmarks.common import Figure, Result, fda_paths, print_table, run_alone, stop_process_group
 from rag_ft_pipeline_tests.helpers import free_port, graphql
 
 NAME = "burst"
@@ -125,8 +124,7 @@ def run(args: argparse.Namespace) -> Result:
             sampler.join()
             runs = _runs(port)[: len(_runs(port)) - runs_before]
         finally:
-            os.killpg(ui.pid, signal.SIGTERM)
-            ui.wait(timeout=120)
+            stop_process_group(ui, 120)
     rows = [
         {"figure": "documents dropped", "value": len(burst)},
         {"figure": "runs the burst started", "value": len(runs)},

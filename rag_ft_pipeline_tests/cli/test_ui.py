@@ -2,9 +2,7 @@
 does not hold the virtual environment, and driven in a real headless Chromium (Debian's, through
 Playwright; nothing downloads a browser). Screenshots of each page go to artifacts/ui-test/."""
 
-import os
 import shutil
-import signal
 import subprocess
 import time
 from collections.abc import Iterator
@@ -15,6 +13,7 @@ import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from playwright.sync_api import sync_playwright
 
+from benchmarks.common import stop_process_group
 from rag_ft_pipeline_tests.helpers import ASSET_GRAPH, REPO_ROOT, SAMPLE_DOCS, SAMPLE_GOLDEN, free_port, graphql
 
 pytestmark = pytest.mark.slow
@@ -69,11 +68,7 @@ def serving(command: list[str], env: dict[str, str], port: int, log: Path) -> It
             time.sleep(2)
         yield
     finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
+        stop_process_group(process, 60)
 
 
 def locations(port: int) -> list[str]:

@@ -11,6 +11,7 @@ import pytest
 import yaml
 from dagster._core.workspace.load_target import WorkspaceFileTarget
 
+from benchmarks.common import stop_process_group
 from rag_ft_pipeline_tests.helpers import ASSET_GRAPH, REPO_ROOT, free_port
 
 pytestmark = pytest.mark.slow
@@ -26,6 +27,7 @@ def test_code_location_loads_through_a_grpc_server(tmp_path: Path):
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        start_new_session=True,
     )
     try:
         # The check docker-compose.yml uses as code_location's healthcheck.
@@ -49,5 +51,4 @@ def test_code_location_loads_through_a_grpc_server(tmp_path: Path):
             assert nodes["finetuned_model"].pools == {"training"}
             assert {"full_pipeline", "retraining"} <= {job.name for job in repository.get_all_jobs()}
     finally:
-        process.terminate()
-        process.wait(timeout=60)
+        stop_process_group(process, 60)
