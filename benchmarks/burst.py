@@ -26,8 +26,8 @@ from pathlib import Path
 
 import psutil
 
-from benchmarks.common import Figure, Result, fda_paths, print_table, run_alone, stop_process_group
-from rag_ft_pipeline_tests.helpers import free_port, graphql
+from benchmarks.common import Figure, Result, fda_paths, print_table, run_alone
+from rag_ft_pipeline_tests.helpers import free_port, graphql, stop_process_group
 
 NAME = "burst"
 RUNS = "{ runsOrError { ... on Runs { results { runId status } } } }"

@@ -16,8 +16,6 @@ os.environ["HF_HUB_OFFLINE"] = "1"
 import argparse
 import json
 import shutil
-import signal
-import subprocess
 import sys
 import time
 from collections.abc import Iterator, Sequence
@@ -298,15 +296,3 @@ def run_alone(module_name: str) -> None:
     """`python -m benchmarks.NAME`: the same command line, for that benchmark only."""
     module = sys.modules[module_name]
     main([cast(Benchmark, module)], description=module.__doc__)
-
-
-def stop_process_group(process: subprocess.Popen, grace_seconds: float) -> None:
-    """SIGTERM to the group `process` leads (started with `start_new_session=True`), then SIGKILL
-    after `grace_seconds`: Dagster maps SIGTERM to SIGINT's handler, so its processes ignore SIGTERM
-    when started from a background job, where SIGINT is ignored."""
-    os.killpg(process.pid, signal.SIGTERM)
-    try:
-        process.wait(timeout=grace_seconds)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait()

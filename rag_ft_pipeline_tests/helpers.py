@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import signal
 import socket
+import subprocess
 import urllib.request
 from collections.abc import Iterable
 from pathlib import Path
@@ -132,6 +135,18 @@ def graphql(port: int, query: str, variables: dict | None = None) -> dict:
     )
     with urllib.request.urlopen(request, timeout=10) as response:
         return json.load(response)
+
+
+def stop_process_group(process: subprocess.Popen, grace_seconds: float) -> None:
+    """SIGTERM to the group `process` leads (started with `start_new_session=True`), then SIGKILL
+    after `grace_seconds`: Dagster maps SIGTERM to SIGINT's handler, so its processes ignore SIGTERM
+    when started from a background job, where SIGINT is ignored."""
+    os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=grace_seconds)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
 
 
 def sensor_tick(instance: dg.DagsterInstance, resources: dict, cursor: str | None) -> SensorExecutionData:

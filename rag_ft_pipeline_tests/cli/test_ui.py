@@ -13,8 +13,15 @@ import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from playwright.sync_api import sync_playwright
 
-from benchmarks.common import stop_process_group
-from rag_ft_pipeline_tests.helpers import ASSET_GRAPH, REPO_ROOT, SAMPLE_DOCS, SAMPLE_GOLDEN, free_port, graphql
+from rag_ft_pipeline_tests.helpers import (
+    ASSET_GRAPH,
+    REPO_ROOT,
+    SAMPLE_DOCS,
+    SAMPLE_GOLDEN,
+    free_port,
+    graphql,
+    stop_process_group,
+)
 
 pytestmark = pytest.mark.slow
 

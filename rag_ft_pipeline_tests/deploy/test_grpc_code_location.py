@@ -11,8 +11,7 @@ import pytest
 import yaml
 from dagster._core.workspace.load_target import WorkspaceFileTarget
 
-from benchmarks.common import stop_process_group
-from rag_ft_pipeline_tests.helpers import ASSET_GRAPH, REPO_ROOT, free_port
+from rag_ft_pipeline_tests.helpers import ASSET_GRAPH, REPO_ROOT, free_port, stop_process_group
 
 pytestmark = pytest.mark.slow
 
