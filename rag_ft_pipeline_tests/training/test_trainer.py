@@ -52,7 +52,7 @@ def pairs(count_tokens) -> pd.DataFrame:
 @pytest.mark.parametrize(
     ("options", "query_prompt"),
     [
-        ({}, None),
+        ({"loss": "mnrl"}, None),
         ({"loss": "cached_mnrl", "mini_batch_size": 4}, None),
         ({"hard_negatives": 1, "hard_negative_range_min": 2}, None),
         ({"matryoshka_dims": [384, 128, 64]}, None),
