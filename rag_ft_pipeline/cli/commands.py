@@ -12,7 +12,7 @@ import dagster as dg
 import pandas as pd
 from tabulate import tabulate
 
-from rag_ft_pipeline.cli.home import dagster_home, workspace_file
+from rag_ft_pipeline.cli.home import open_instance, workspace_file
 from rag_ft_pipeline.common.files import LockTimeout
 from rag_ft_pipeline.defs import build_definitions
 from rag_ft_pipeline.defs.ingestion import current_document_ids
@@ -82,8 +82,7 @@ def run(settings: Settings, select: str | None, onnx: bool) -> int:
     defs = build_definitions(settings)
     selection = _selection(defs, select, onnx)
     _check_inputs(settings)
-    dagster_home(settings)
-    instance = dg.DagsterInstance.get()
+    instance = open_instance(settings)
     doc_ids = register_documents(settings, instance)
     print(f"rag-ft: {len(doc_ids)} documents in {settings.docs_dir}; artifacts in {settings.artifacts_dir}")
     try:
@@ -119,8 +118,7 @@ def _load(defs: dg.Definitions, instance: dg.DagsterInstance, asset: str, hint: 
 
 def search(settings: Settings, question: str, k: int, hybrid: bool) -> int:
     defs = build_definitions(settings)
-    dagster_home(settings)
-    instance = dg.DagsterInstance.get()
+    instance = open_instance(settings)
     indexes = {"base": _load(defs, instance, "base_index", "run `rag-ft run` (or materialize base_index) first")}
     try:
         indexes["fine-tuned"] = _load(defs, instance, "finetuned_index", "")
@@ -155,8 +153,7 @@ def _cell(hit: Hit) -> str:
 
 def evaluate(settings: Settings, model_name: str, golden_file: str | None, use_eval_pairs: bool) -> int:
     defs = build_definitions(settings)
-    dagster_home(settings)
-    instance = dg.DagsterInstance.get()
+    instance = open_instance(settings)
     embedding = defs.resources["embedding_model"]
     if model_name != "base" and not Path(model_name).exists() and "/" not in model_name:
         raise UsageError(f"model not found: {model_name} (a model folder, an ONNX export folder, a hub id, or 'base')")
@@ -191,8 +188,9 @@ def evaluate(settings: Settings, model_name: str, golden_file: str | None, use_e
 def ui(settings: Settings, host: str, port: int) -> int:
     """Register the documents, then become `dagster dev`, run by this environment's own Python (its
     bin folder need not be on PATH), with the code location named as workspace.yaml and `dg` name it."""
-    home = dagster_home(settings)
-    register_documents(settings, dg.DagsterInstance.get())
+    instance = open_instance(settings)
+    register_documents(settings, instance)
+    home = Path(instance.root_directory)
     os.environ["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
     # `dagster dev` notes that `dg dev` supersedes it; this command works wherever the package is installed.
     os.environ.setdefault("PYTHONWARNINGS", "ignore:Function `dev_command` is superseded")

@@ -5,6 +5,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import dagster as dg
+from filelock import FileLock
+
 from rag_ft_pipeline.settings import Settings
 
 MAX_RUNS_ENV = "RAG_FT_MAX_CONCURRENT_RUNS"
@@ -33,16 +36,18 @@ run_monitoring:
 """
 
 
-def dagster_home(settings: Settings) -> Path:
-    """$DAGSTER_HOME when set, else <artifact root>/dagster_home, with an instance config that fits
-    one machine (SQLite storage in the folder, a run queue, one writer per store)."""
+def open_instance(settings: Settings) -> dg.DagsterInstance:
+    """The instance in $DAGSTER_HOME when set, else in <artifact root>/dagster_home, with a config
+    that fits one machine (SQLite storage in the folder, a run queue, one writer per store)."""
     home = Path(os.environ.setdefault("DAGSTER_HOME", str(settings.artifacts_dir / "dagster_home")))
     home.mkdir(parents=True, exist_ok=True)
-    config = home / "dagster.yaml"
-    if not config.exists() or config.read_text().startswith(MARKER):
-        max_runs = int(os.environ.get(MAX_RUNS_ENV) or DEFAULT_MAX_RUNS)
-        config.write_text(INSTANCE_YAML.format(marker=MARKER, env=MAX_RUNS_ENV, max_runs=max_runs))
-    return home
+    # Two first runs at once would both write the config and create the SQLite tables: one would fail.
+    with FileLock(home / "rag_ft_instance.lock"):
+        config = home / "dagster.yaml"
+        if not config.exists() or config.read_text().startswith(MARKER):
+            max_runs = int(os.environ.get(MAX_RUNS_ENV) or DEFAULT_MAX_RUNS)
+            config.write_text(INSTANCE_YAML.format(marker=MARKER, env=MAX_RUNS_ENV, max_runs=max_runs))
+        return dg.DagsterInstance.get()
 
 
 def workspace_file(home: Path) -> Path:
