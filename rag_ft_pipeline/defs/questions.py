@@ -193,14 +193,19 @@ def split_question_pairs(
     config: SplitConfig,
     question_pairs: pd.DataFrame,
     human_question_pairs: pd.DataFrame,
+    golden_questions: GoldenRelevance | None,
     paths: ProjectPathsResource,
     question_generator: QuestionGeneratorResource,
 ):
     """A seeded split by chunk or document: eval is held out first, validation is taken from what
     remains. Pairs from people's questions join the training side only, unless their chunk (or
-    document) is held out, in which case they are left out."""
+    document) is held out, in which case they are left out. A generated question that is word for
+    word a golden-set question is left out: training on it would be training on the test."""
     settings = SplitSettings.model_validate(config.model_dump())
-    split = split_pairs(question_pairs, settings)
+    generated = question_pairs[~question_pairs["query"].isin(golden_questions.questions if golden_questions else [])]
+    if golden_asked := len(question_pairs) - len(generated):
+        context.log.info(f"{golden_asked} generated questions left out: they are golden-set questions")
+    split = split_pairs(generated, settings)
     if split.eval.empty:
         raise dg.Failure(f"no eval questions from {len(question_pairs)} pairs: add documents or raise eval_fraction")
     unit = SPLIT_UNITS[settings.split_by]
@@ -229,6 +234,7 @@ def split_question_pairs(
             metadata={
                 "dagster/row_count": len(frame),
                 **config.model_dump(),
+                "golden_questions_left_out": golden_asked,
                 "by_generator": dg.MetadataValue.json(frame["generator"].value_counts().to_dict()),
                 "preview": table(frame[["chunk_id", "query"]], 5),
             },

@@ -17,11 +17,12 @@ UP_TO_THE_SPLIT = (
 ).required_multi_asset_neighbors()
 
 
-def split_with(tmp_path: Path, train: Path, golden: Path):
+def split_with(tmp_path: Path, train: Path | None, golden: Path, instance: dg.DagsterInstance | None = None):
     settings = project_settings(SAMPLE_DOCS, tmp_path, golden_set=golden, train_questions=train)
     defs = build_definitions(settings)
-    instance = dg.DagsterInstance.ephemeral()
-    register_documents(settings, instance)
+    if instance is None:
+        instance = dg.DagsterInstance.ephemeral()
+        register_documents(settings, instance)
     return materialize_pipeline(defs, instance, UP_TO_THE_SPLIT, log_level="WARNING"), instance, defs
 
 
@@ -50,3 +51,20 @@ def test_a_golden_question_in_the_training_file_fails_the_leakage_check(tmp_path
     result, _, _ = split_with(tmp_path, SAMPLE_GOLDEN, SAMPLE_GOLDEN)
     check = next(c for c in result.get_asset_check_evaluations() if c.check_name == "eval_pairs_held_out")
     assert not check.passed and check.metadata["golden_questions_trained_on"].value > 0
+
+
+def test_a_generated_question_that_is_a_golden_question_is_left_out(tmp_path: Path):
+    """A generator's question can match a person's word for word (a rule-made "What is a premarket
+    approval (PMA) application?" did on the FDA benchmark): such a pair is dropped, not trained on."""
+    _, instance, defs = split_with(tmp_path, None, SAMPLE_GOLDEN)  # a first run, to learn a generated question
+    pair = defs.load_asset_value("train_pairs", instance=instance).query("generator == 'inverse_cloze'").iloc[0]
+    golden = tmp_path / "golden.jsonl"
+    asked = {"question": pair["query"], "relevant_doc_ids": [pair["doc_id"]], "answer": pair["positive"]}
+    golden.write_text(json.dumps(asked) + "\n")
+    result, _, defs = split_with(tmp_path, None, golden, instance)
+    assert result.success
+    check = next(c for c in result.get_asset_check_evaluations() if c.check_name == "eval_pairs_held_out")
+    assert check.passed and check.metadata["golden_questions_trained_on"].value == 0
+    assert latest_metadata(instance, "train_pairs")["golden_questions_left_out"] == 1
+    for name in ("train_pairs", "validation_pairs", "eval_pairs"):
+        assert pair["query"] not in set(defs.load_asset_value(name, instance=instance)["query"])
