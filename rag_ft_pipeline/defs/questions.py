@@ -242,16 +242,16 @@ def split_question_pairs(
 
 
 @dg.asset_check(
-    asset="eval_pairs",
-    blocking=True,  # a leaking split must not go on to train and report flattering numbers
+    asset="train_pairs",
+    blocking=True,  # on the training side: a leaking split stops before training, not after it
     description="Nothing of the eval set is seen in training: no eval chunk is a training or validation "
     "positive, no question is in both, with a split by document no document is on both sides, and "
     "no golden question is trained on.",
-    additional_ins={"train_pairs": dg.AssetIn(), "validation_pairs": dg.AssetIn(), "golden_questions": dg.AssetIn()},
+    additional_ins={"eval_pairs": dg.AssetIn(), "validation_pairs": dg.AssetIn(), "golden_questions": dg.AssetIn()},
 )
 def eval_pairs_held_out(
-    eval_pairs: pd.DataFrame,
     train_pairs: pd.DataFrame,
+    eval_pairs: pd.DataFrame,
     validation_pairs: pd.DataFrame,
     golden_questions: GoldenRelevance | None,
 ) -> dg.AssetCheckResult:

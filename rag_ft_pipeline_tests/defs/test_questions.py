@@ -17,13 +17,19 @@ UP_TO_THE_SPLIT = (
 ).required_multi_asset_neighbors()
 
 
-def split_with(tmp_path: Path, train: Path | None, golden: Path, instance: dg.DagsterInstance | None = None):
+def split_with(
+    tmp_path: Path,
+    train: Path | None,
+    golden: Path,
+    instance: dg.DagsterInstance | None = None,
+    selection: dg.AssetSelection = UP_TO_THE_SPLIT,
+):
     settings = project_settings(SAMPLE_DOCS, tmp_path, golden_set=golden, train_questions=train)
     defs = build_definitions(settings)
     if instance is None:
         instance = dg.DagsterInstance.ephemeral()
         register_documents(settings, instance)
-    return materialize_pipeline(defs, instance, UP_TO_THE_SPLIT, log_level="WARNING"), instance, defs
+    return materialize_pipeline(defs, instance, selection, log_level="WARNING"), instance, defs
 
 
 def test_human_questions_are_trained_on_and_never_evaluated(tmp_path: Path):
@@ -47,10 +53,14 @@ def test_human_questions_are_trained_on_and_never_evaluated(tmp_path: Path):
     )
 
 
-def test_a_golden_question_in_the_training_file_fails_the_leakage_check(tmp_path: Path):
-    result, _, _ = split_with(tmp_path, SAMPLE_GOLDEN, SAMPLE_GOLDEN)
+def test_a_golden_question_in_the_training_file_fails_the_leakage_check_before_training(tmp_path: Path):
+    to_training = UP_TO_THE_SPLIT | dg.AssetSelection.assets("finetuned_model").upstream(depth=1)
+    result, instance, _ = split_with(tmp_path, SAMPLE_GOLDEN, SAMPLE_GOLDEN, selection=to_training)
     check = next(c for c in result.get_asset_check_evaluations() if c.check_name == "eval_pairs_held_out")
     assert not check.passed and check.metadata["golden_questions_trained_on"].value > 0
+    training = [e for e in instance.all_logs(result.run_id) if e.step_key == "finetuned_model"]
+    assert any("Not executing" in e.user_message for e in training)  # planned, and held back
+    assert not any(e.is_dagster_event and e.dagster_event.is_step_start for e in training)
 
 
 def test_a_generated_question_that_is_a_golden_question_is_left_out(tmp_path: Path):
