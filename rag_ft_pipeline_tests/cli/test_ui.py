@@ -119,7 +119,8 @@ class UI:
     """A page of the Dagster UI, with the first-visit dialog out of the way and screenshots kept."""
 
     def __init__(self, browser, port: int) -> None:
-        self.page = browser.new_page(viewport={"width": 1600, "height": 1000})
+        # Tall enough for the questions group's whole graph: the UI draws only the nodes in view.
+        self.page = browser.new_page(viewport={"width": 1600, "height": 2000})
         self.base = f"http://127.0.0.1:{port}"
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
 
