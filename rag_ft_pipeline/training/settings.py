@@ -27,6 +27,17 @@ class TrainingSettings(BaseModel):
         "cached_mnrl: GradCache, large batches at the memory of mini_batch_size.",
     )
     mini_batch_size: int = Field(default=32, ge=1, description="cached_mnrl only: texts encoded at once.")
+    loss_directions: Literal["query_to_doc", "all"] = Field(
+        default="query_to_doc",
+        description="query_to_doc: each query against the batch's passages (MNRL); all: also queries against "
+        "queries and passages against passages and queries (GTE's improved contrastive loss), at no extra encoding.",
+    )
+    hardness_strength: float = Field(
+        default=0.0,
+        ge=0,
+        description="Weight the hardest negatives up: each negative's logit gains this times its own similarity "
+        "(no gradient through it); Lan et al. (2025) use 9; 0: off.",
+    )
     batching: Literal["shuffled", "by_document"] = Field(
         default="shuffled",
         description="shuffled: pairs from anywhere in a batch; by_document: a batch's pairs come from one or two "

@@ -110,10 +110,20 @@ def _validation_evaluator(
 
 
 def _loss(model: SentenceTransformer, settings: TrainingSettings):
+    directions = (
+        ("query_to_doc", "query_to_query", "doc_to_query", "doc_to_doc")
+        if settings.loss_directions == "all"
+        else ("query_to_doc",)
+    )
+    options = {
+        "directions": directions,
+        "hardness_mode": "all_negatives" if settings.hardness_strength else None,
+        "hardness_strength": settings.hardness_strength,
+    }
     inner = (
-        CachedMultipleNegativesRankingLoss(model, mini_batch_size=settings.mini_batch_size)
+        CachedMultipleNegativesRankingLoss(model, mini_batch_size=settings.mini_batch_size, **options)
         if settings.loss == "cached_mnrl"
-        else MultipleNegativesRankingLoss(model)
+        else MultipleNegativesRankingLoss(model, **options)
     )
     if settings.matryoshka_dims:
         return MatryoshkaLoss(model, inner, matryoshka_dims=list(settings.matryoshka_dims))

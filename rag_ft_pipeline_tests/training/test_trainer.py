@@ -58,8 +58,9 @@ def pairs(count_tokens) -> pd.DataFrame:
         ({"matryoshka_dims": [384, 128, 64]}, None),
         ({}, BGE_QUERY_INSTRUCTION),
         ({"batching": "by_document", "hard_negatives": 1, "hard_negative_range_min": 2}, None),
+        ({"loss_directions": "all", "hardness_strength": 9.0}, None),
     ],
-    ids=["mnrl", "cached_mnrl", "hard_negatives", "matryoshka", "query_prompt", "by_document"],
+    ids=["mnrl", "cached_mnrl", "hard_negatives", "matryoshka", "query_prompt", "by_document", "loss_variants"],
 )
 def test_each_training_option_trains_a_loadable_model(tmp_path: Path, pairs: pd.DataFrame, options, query_prompt):
     train, validation = pairs.iloc[:24], pairs.iloc[24:30]
@@ -80,6 +81,9 @@ def test_each_training_option_trains_a_loadable_model(tmp_path: Path, pairs: pd.
     assert model.encode(["a question"]).shape == (1, 384)
     if "matryoshka_dims" in options:
         assert model.encode(["a question"], truncate_dim=64).shape == (1, 64)
+    if "hardness_strength" in options:  # the model card records the loss as it was configured
+        card = (result.model_path / "README.md").read_text()
+        assert '"hardness_strength": 9.0' in card and '"doc_to_doc"' in card
 
 
 def test_budgets_bound_the_work(tmp_path: Path, pairs: pd.DataFrame):
