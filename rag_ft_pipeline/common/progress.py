@@ -11,14 +11,15 @@ Progress = Callable[[int, int], None]
 
 
 def progress_logger(log: logging.Logger, label: str, every_seconds: float = 10.0) -> Progress:
-    """A callback that logs at most every `every_seconds`, and always at the end."""
+    """A callback that logs the first report (so the rate and time left show at once), then at most
+    every `every_seconds`, and always the end."""
     started = time.monotonic()
-    last = started
+    last: float | None = None
 
     def report(done: int, total: int) -> None:
         nonlocal last
         now = time.monotonic()
-        if done < total and now - last < every_seconds:
+        if done < total and last is not None and now - last < every_seconds:
             return
         last = now
         elapsed = now - started

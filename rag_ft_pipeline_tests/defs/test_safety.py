@@ -1,6 +1,7 @@
 """Overlapping writers and runs killed anywhere: the stores end up exactly as one clean run leaves them."""
 
 import os
+import re
 import signal
 import sqlite3
 import subprocess
@@ -137,8 +138,12 @@ def test_killed_while_converting_it_resumes_and_no_partial_file_counts(tmp_path:
 
 
 def test_killed_while_embedding_it_carries_on_and_never_duplicates(tmp_path: Path, fda_docs: Path):
+    def part_embedded() -> bool:  # a first batch is stored and more are to come
+        reports = re.findall(r"embedding chunks into \S+: (\d+)/(\d+)", (tmp_path / "killed.log").read_text())
+        return any(int(done) < int(total) for done, total in reports)
+
     run = start(tmp_path, fda_docs, INDEX, tmp_path / "killed.log")
-    kill_when(run, lambda: "embedding chunks into" in (tmp_path / "killed.log").read_text(), tmp_path / "killed.log")
+    kill_when(run, part_embedded, tmp_path / "killed.log")
     finish(start(tmp_path, fda_docs, INDEX, tmp_path / "again.log"), tmp_path / "again.log")
     assert_index_holds_each_chunk_once(tmp_path, fda_docs)
     with dg.DagsterInstance.from_config(str(tmp_path / "artifacts" / "dagster_home")) as instance:
