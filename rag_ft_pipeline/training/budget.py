@@ -56,7 +56,10 @@ def default_budget_minutes(max_train_minutes: float | None, on_gpu: bool) -> flo
 def measure_step_seconds(trainer: SentenceTransformerTrainer, steps: int = CALIBRATION_STEPS) -> float:
     """Seconds per training step (forward and backward of the real loss on real batches), the
     median of `steps` timed steps after an untimed one; a small dataset's batches are reused. The
-    model's weights are not changed: no optimizer step is taken and the gradients are dropped."""
+    model's weights are not changed: no optimizer step is taken and the gradients are dropped.
+    Mixed precision is entered here: the trainer leaves autocast to accelerate, which applies it
+    to every forward of the model that `train()` prepares, so without it a bf16 step would be timed
+    in fp32."""
     model = trainer.model
     model.train()
     batches = list(itertools.islice(trainer.get_train_dataloader(), steps + 1))
@@ -64,9 +67,9 @@ def measure_step_seconds(trainer: SentenceTransformerTrainer, steps: int = CALIB
     for inputs in itertools.islice(itertools.cycle(batches), steps + 1):
         started = time.perf_counter()
         inputs = trainer._prepare_inputs(inputs)
-        with trainer.compute_loss_context_manager():
-            loss = trainer.compute_loss(model, inputs)
-        loss.backward()
+        # Backward too: CachedMNRL embeds again, with gradients, inside `backward()`.
+        with trainer.accelerator.autocast(), trainer.compute_loss_context_manager():
+            trainer.compute_loss(model, inputs).backward()
         model.zero_grad(set_to_none=True)
         times.append(time.perf_counter() - started)
     return statistics.median(times[1:])

@@ -20,7 +20,6 @@ from rag_ft_pipeline.ingestion.discovery import find_documents
 from rag_ft_pipeline.questions.inverse_cloze import InverseClozeGenerator
 from rag_ft_pipeline.retrieval.embedding import BGE_QUERY_INSTRUCTION, resolve_model_path
 from rag_ft_pipeline.settings import DEFAULT_BASE_MODEL
-from rag_ft_pipeline.training.budget import CPU_DEFAULT_MINUTES, default_budget_minutes, plan_steps
 from rag_ft_pipeline.training.checkpoints import training_fingerprint
 from rag_ft_pipeline.training.settings import TrainingSettings
 from rag_ft_pipeline.training.trainer import train_model
@@ -97,17 +96,6 @@ def test_budgets_bound_the_work(tmp_path: Path, pairs: pd.DataFrame):
     assert (
         timed.steps == timed.plan.steps == max(1, int(3 / timed.plan.seconds_per_step)) < timed.plan.steps_per_epoch * 3
     )
-
-
-def test_steps_are_planned_from_the_measured_speed():
-    plan = plan_steps(100, 3, None, budget_minutes=20, seconds_per_step=6.0, precision="fp32")
-    assert (plan.steps, plan.limited_by, plan.epochs) == (200, "time budget", 2.0)
-    assert plan.estimated_seconds == pytest.approx(1200)
-    assert plan_steps(100, 1, None, 20, 6.0, "fp32").limited_by == "epochs"
-    assert plan_steps(100, 3, 50, 20, 6.0, "fp32").steps == 50
-    assert plan_steps(100, 3, None, None, None, "fp16").steps == 300  # a GPU: the full recipe
-    assert default_budget_minutes(None, on_gpu=False) == CPU_DEFAULT_MINUTES
-    assert default_budget_minutes(None, on_gpu=True) is None and default_budget_minutes(5, on_gpu=True) == 5
 
 
 RESUMABLE_TRAINING = """
