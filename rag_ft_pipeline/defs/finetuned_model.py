@@ -54,6 +54,7 @@ def finetuned_model(
         settings,
         context.log,
         query_prompt=prompt,
+        negatives_corpus=[c.text for c in chunks.chunks],
     )
     # The pairs it was trained on (and the eval pairs it was not), beside the model.
     shutil.copytree(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
 
 class TrainingSettings(BaseModel):
@@ -44,12 +44,21 @@ class TrainingSettings(BaseModel):
         "documents, so its in-batch negatives are passages about the same subject (hard negatives, for free).",
     )
     hard_negatives: int = Field(
-        default=0, ge=0, description="Negatives mined per pair with the base model; 0 = in-batch negatives only."
+        default=0,
+        ge=0,
+        description="Negatives mined per pair with the base model, among all the corpus's chunks; "
+        "0 = in-batch negatives only.",
     )
     hard_negative_range_min: int = Field(
         default=10,
         ge=0,
         description="Skip the base model's top ranks when mining: they are often unlabelled positives.",
+    )
+    hard_negative_range_max: int = Field(
+        default=110,
+        ge=1,
+        description="The deepest rank searched for a negative within the margin: a pair with none by then is "
+        "not trained on, and those are the pairs the base model ranks worst, so the window is wide.",
     )
     hard_negative_margin: float = Field(
         default=0.05, ge=0, description="Mine only negatives scoring at most (1 - margin) of the positive's score."
@@ -79,3 +88,12 @@ class TrainingSettings(BaseModel):
         "measures faster on the first steps; else fp32.",
     )
     seed: int = Field(default=42, description="Seeds sampling, shuffling and initialization.")
+
+    @model_validator(mode="after")
+    def _mining_window_holds_the_negatives(self) -> TrainingSettings:
+        if self.hard_negatives and self.hard_negative_range_max < self.hard_negative_range_min + self.hard_negatives:
+            raise ValueError(
+                f"hard_negative_range_max ({self.hard_negative_range_max}) leaves no room for {self.hard_negatives} "
+                f"negative(s) past hard_negative_range_min ({self.hard_negative_range_min})"
+            )
+        return self

@@ -8,7 +8,7 @@ import logging
 import random
 import shutil
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -130,23 +130,31 @@ def _loss(model: SentenceTransformer, settings: TrainingSettings):
     return inner
 
 
-def _train_dataset(
+def training_dataset(
     model: SentenceTransformer,
     train: pd.DataFrame,
     settings: TrainingSettings,
     query_prompt: str | None,
+    negatives_corpus: Sequence[str],
     log: logging.Logger,
 ) -> Dataset:
+    """The (anchor, positive) pairs, with `hard_negatives` mined negatives per pair when asked: among
+    `negatives_corpus` and the positives, or among the positives alone when it is empty."""
     dataset = Dataset.from_dict({"anchor": train["query"].tolist(), "positive": train["positive"].tolist()})
     if not settings.hard_negatives:
         return dataset
-    log.info(f"mining {settings.hard_negatives} hard negative(s) per pair with the base model")
+    log.info(
+        f"mining {settings.hard_negatives} hard negative(s) per pair with the base model, among "
+        f"{len(negatives_corpus) or len(dataset)} passages and the positives"
+    )
     mined = mine_hard_negatives(
         dataset,
         model,
         anchor_column_name="anchor",
         positive_column_name="positive",
+        corpus=list(negatives_corpus) or None,
         range_min=settings.hard_negative_range_min,
+        range_max=settings.hard_negative_range_max,
         relative_margin=settings.hard_negative_margin,
         num_negatives=settings.hard_negatives,
         sampling_strategy="top",
@@ -226,13 +234,16 @@ def train_model(
     settings: TrainingSettings,
     log: logging.Logger,
     query_prompt: str | None = None,
+    negatives_corpus: Sequence[str] = (),
 ) -> TrainingResult:
     """Fine-tune the model at `base_model_path` (a hub id or folder) on (query, positive) pairs for
     as many steps as the epochs, `max_steps` and the time budget allow, and save it to
     `output_dir/model` (written whole or not at all). With per-epoch evaluation the checkpoint that
     scores best on the validation questions (searched in `corpus`) is kept. Checkpoints go to
     `checkpoint_dir`; one found there (an interrupted run of the same training) is resumed from,
-    with the steps it planned, and they are removed once the model is saved."""
+    with the steps it planned, and they are removed once the model is saved. Hard negatives are
+    mined among `negatives_corpus` (the whole corpus's chunks) and the positives; with it empty,
+    among the positives only."""
     if settings.max_train_pairs is not None and len(train) > settings.max_train_pairs:
         train = train.sample(n=settings.max_train_pairs, random_state=settings.seed)
     if train.empty:
@@ -244,7 +255,7 @@ def train_model(
         ),
     )
     evaluator = _validation_evaluator(validation, corpus, query_prompt)
-    dataset = _train_dataset(model, train, settings, query_prompt, log)
+    dataset = training_dataset(model, train, settings, query_prompt, negatives_corpus, log)
     loss = _loss(model, settings)
     sampler = _batch_sampler(settings, train, dataset)
     steps_per_epoch = max(1, len(dataset) // settings.batch_size)

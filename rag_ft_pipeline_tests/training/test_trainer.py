@@ -22,7 +22,7 @@ from rag_ft_pipeline.retrieval.embedding import BGE_QUERY_INSTRUCTION, resolve_m
 from rag_ft_pipeline.settings import DEFAULT_BASE_MODEL
 from rag_ft_pipeline.training.checkpoints import training_fingerprint
 from rag_ft_pipeline.training.settings import TrainingSettings
-from rag_ft_pipeline.training.trainer import train_model
+from rag_ft_pipeline.training.trainer import train_model, training_dataset
 from rag_ft_pipeline_tests.helpers import SAMPLE_DOCS
 
 pytestmark = pytest.mark.slow
@@ -83,6 +83,18 @@ def test_each_training_option_trains_a_loadable_model(tmp_path: Path, pairs: pd.
     if "hardness_strength" in options:  # the model card records the loss as it was configured
         card = (result.model_path / "README.md").read_text()
         assert '"hardness_strength": 9.0' in card and '"doc_to_doc"' in card
+
+
+def test_hard_negatives_are_mined_from_the_whole_corpus(pairs: pd.DataFrame, base_model):
+    train = pairs.iloc[:24]
+    # Chunks no training pair points to: only a corpus-wide search can find them.
+    others = sorted(set(pairs["text"]) - set(pairs["positive"]))
+    settings = TrainingSettings(hard_negatives=1, hard_negative_range_min=2)
+    among_positives = training_dataset(base_model, train, settings, None, (), LOG)
+    among_corpus = training_dataset(base_model, train, settings, None, others, LOG)
+    assert set(among_positives["negative_1"]) <= set(train["positive"])
+    assert len(set(among_corpus["negative_1"]) & set(others)) > len(among_corpus) // 2
+    assert set(among_corpus["positive"]) <= set(train["positive"])
 
 
 def test_budgets_bound_the_work(tmp_path: Path, pairs: pd.DataFrame):

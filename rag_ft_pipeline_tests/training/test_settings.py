@@ -1,0 +1,13 @@
+import pytest
+from pydantic import ValidationError
+
+from rag_ft_pipeline.defs.finetuned_model import TrainingConfig
+from rag_ft_pipeline.training.settings import TrainingSettings
+
+
+@pytest.mark.parametrize("settings", [TrainingSettings, TrainingConfig])
+def test_a_mining_window_too_narrow_for_its_negatives_is_refused_before_any_work(settings):
+    with pytest.raises(ValidationError, match="hard_negative_range_max \\(12\\) leaves no room for 3 negative"):
+        settings(hard_negatives=3, hard_negative_range_min=10, hard_negative_range_max=12)
+    assert settings(hard_negatives=2, hard_negative_range_min=10, hard_negative_range_max=12).hard_negatives == 2
+    assert settings(hard_negative_range_max=1).hard_negatives == 0  # no mining: the window is not used
