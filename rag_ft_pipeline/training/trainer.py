@@ -143,10 +143,8 @@ def training_dataset(
     dataset = Dataset.from_dict({"anchor": train["query"].tolist(), "positive": train["positive"].tolist()})
     if not settings.hard_negatives:
         return dataset
-    log.info(
-        f"mining {settings.hard_negatives} hard negative(s) per pair with the base model, among "
-        f"{len(negatives_corpus) or len(dataset)} passages and the positives"
-    )
+    among = f"{len(negatives_corpus)} passages and the positives" if negatives_corpus else "the positives"
+    log.info(f"mining {settings.hard_negatives} hard negative(s) per pair with the base model, among {among}")
     mined = mine_hard_negatives(
         dataset,
         model,
@@ -242,8 +240,7 @@ def train_model(
     scores best on the validation questions (searched in `corpus`) is kept. Checkpoints go to
     `checkpoint_dir`; one found there (an interrupted run of the same training) is resumed from,
     with the steps it planned, and they are removed once the model is saved. Hard negatives are
-    mined among `negatives_corpus` (the whole corpus's chunks) and the positives; with it empty,
-    among the positives only."""
+    mined as `training_dataset` says, `negatives_corpus` being the whole corpus's chunks."""
     if settings.max_train_pairs is not None and len(train) > settings.max_train_pairs:
         train = train.sample(n=settings.max_train_pairs, random_state=settings.seed)
     if train.empty:
