@@ -17,6 +17,8 @@ the held-out half), for base, fine-tuned, BM25 and both hybrids, each difference
 model with its paired bootstrap 95% interval. `--quality-config` passes asset configs, e.g.
 '{"finetuned_model": {"max_train_minutes": 10}}'; `--quality-dir` keeps the project (artifacts and
 Dagster instance) so that another configuration reuses its chunks and base index.
+`--golden-train-questions` measures questions people already asked: the tuned half's questions
+are given to training (RAG_FT_TRAIN_QUESTIONS) and only the held-out half is scored.
 """
 
 from __future__ import annotations
@@ -67,6 +69,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--golden-docs", type=int, default=None, help="quality --golden: only the first N fda-qa-dev documents"
+    )
+    parser.add_argument(
+        "--golden-train-questions",
+        action="store_true",
+        help="quality --golden: train on the tuned half's questions, score the held-out half",
     )
     parser.add_argument("--quality-config", type=json.loads, default={}, help="quality: asset configs, as JSON")
     parser.add_argument("--quality-dir", type=Path, default=None, help="quality: keep the project here, to reuse it")
@@ -149,14 +156,20 @@ def interval(value: dict[str, float]) -> str:
 def golden(args: argparse.Namespace) -> Result:
     qa_docs = sorted((QA_DEV / "docs").glob("*.md"))[: args.golden_docs]
     distractors = fda_paths(args.golden_distractors, args.fda_start)
-    question_doc = {
-        record["question"]: record["relevant_doc_ids"][0]
-        for record in map(json.loads, (QA_DEV / "golden.jsonl").read_text().splitlines())
-    }
+    lines = (QA_DEV / "golden.jsonl").read_text().splitlines()
+    question_doc = {record["question"]: record["relevant_doc_ids"][0] for record in map(json.loads, lines)}
+    split = halves([p.name for p in qa_docs])
     with tempfile.TemporaryDirectory() as tmp:
         root = args.quality_dir or Path(tmp)
         docs = copy_documents([*qa_docs, *distractors], root / "docs")
         settings = replace(offline_settings(docs, root / "artifacts"), golden_set=QA_DEV / "golden.jsonl")
+        if args.golden_train_questions:
+            files = {half: root / f"golden_{half}.jsonl" for half in split}
+            for half, path in files.items():
+                path.write_text(
+                    "".join(f"{line}\n" for line in lines if question_doc[json.loads(line)["question"]] in split[half])
+                )
+            settings = replace(settings, golden_set=files["held_out"], train_questions=files["tuned"])
         defs = build_definitions(settings)
         (root / "dagster_home").mkdir(parents=True, exist_ok=True)
         with dg.DagsterInstance.local_temp(str(root / "dagster_home")) as instance:
@@ -180,10 +193,15 @@ def golden(args: argparse.Namespace) -> Result:
                 )
             trained = latest_metadata(instance, "finetuned_model")
             chunk_count = latest_metadata(instance, "chunks")["dagster/row_count"]
+            human_pairs = latest_metadata(instance, "human_question_pairs")["dagster/row_count"]
             report = json.loads((settings.artifacts_dir / "comparison" / "comparison.json").read_text())
-    split = halves([p.name for p in qa_docs])
     details: dict[str, Any] = {}
-    for half, documents in {**split, "all": set().union(*split.values())}.items():
+    scored = (
+        {"held_out": split["held_out"]}
+        if args.golden_train_questions
+        else {**split, "all": set().union(*split.values())}
+    )
+    for half, documents in scored.items():
         frames = {}
         for name, result in results.items():
             frame = result.golden_per_query["chunk"]
@@ -197,7 +215,7 @@ def golden(args: argparse.Namespace) -> Result:
         )
     synthetic_block = report.get("synthetic", {})
     keys = ("train_pairs", "steps", "limited_by", "precision", "training_seconds", "pairs_per_second", "budget_minutes")
-    training = {k: trained[k] for k in keys}
+    training = {**{k: trained[k] for k in keys}, "human_pairs": human_pairs}
     print(
         f"\n{len(qa_docs)} fda-qa-dev + {len(distractors)} fda-guidance documents, {chunk_count} chunks; "
         f"training: {training}; whole run {clock.seconds / 60:.1f} min"

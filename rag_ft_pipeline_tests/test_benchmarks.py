@@ -142,6 +142,15 @@ def test_quality_golden_mode_scores_both_halves_of_the_fda_staff_questions(fda_q
     assert result.figure("held-out hit@1 fine-tuned minus base").met in (True, False)
 
 
+def test_quality_golden_mode_trains_on_one_halfs_questions_and_scores_the_other(fda_qa_dev_dir):
+    config = '{"finetuned_model": {"max_steps": 1}}'
+    flags = ("--golden", "--golden-docs", "2", "--golden-distractors", "1", "--golden-train-questions")
+    details = run(quality, *flags, "--quality-config", config).details
+    assert "tuned" not in details and "all" not in details  # the tuned half was trained on: not scored
+    assert details["held_out"]["questions"] > 0
+    assert details["training"]["human_pairs"] > 0  # the tuned document's questions, matched to its chunks
+
+
 def test_the_command_line_prints_a_summary_and_writes_json(tmp_path: Path):
     out = tmp_path / "results.json"
     command = [
