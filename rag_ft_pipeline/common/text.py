@@ -55,9 +55,14 @@ def substantive_score(sentence: str) -> int:
     return len(content) if len(content) >= 5 else 0
 
 
+def lead_span(text: str) -> tuple[int, int] | None:
+    """Where the text's first sentence that reads as prose (`substantive_score`) lies, if any."""
+    return next(((s, e) for s, e in sentence_spans(text) if substantive_score(text[s:e])), None)
+
+
 def is_boilerplate(text: str) -> bool:
     """A chunk with no sentence worth asking about: contacts, contents, headers, references."""
-    return not any(substantive_score(text[s:e]) for s, e in sentence_spans(text))
+    return lead_span(text) is None
 
 
 def word_tokens(text: str) -> list[str]:

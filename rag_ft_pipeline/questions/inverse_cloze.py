@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import random
 
-from rag_ft_pipeline.common.text import LETTER_WORD, sentence_spans, substantive_score
+from rag_ft_pipeline.common.text import LETTER_WORD, lead_span
 from rag_ft_pipeline.questions.generator import Generation, QuestionGenerator, QuestionPair
 
 
@@ -36,7 +36,7 @@ class InverseClozeGenerator(QuestionGenerator):
         return Generation(pairs=self._pairs(text))
 
     def _pairs(self, text: str) -> list[QuestionPair]:
-        lead = next(((s, e) for s, e in sentence_spans(text) if substantive_score(text[s:e])), None)
+        lead = lead_span(text)
         if lead is None:
             return []
         start, end = lead
