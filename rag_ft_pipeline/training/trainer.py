@@ -212,7 +212,9 @@ def _batch_sampler(
     if settings.batching == "shuffled":
         return BatchSamplers.NO_DUPLICATES
     if "doc_id" not in train:
-        raise ValueError("batching by document needs each pair's doc_id")
+        raise ValueError(
+            "batching by document needs each pair's doc_id; set batching to 'shuffled' for pairs without one"
+        )
     # By the positive passage: mining hard negatives may drop pairs, so rows are matched by text.
     document_of = dict(zip(train["positive"], train["doc_id"]))
     return functools.partial(

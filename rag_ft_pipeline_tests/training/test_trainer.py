@@ -51,9 +51,9 @@ def pairs(count_tokens) -> pd.DataFrame:
 @pytest.mark.parametrize(
     ("options", "query_prompt"),
     [
-        ({"loss": "mnrl"}, None),
+        ({"loss": "mnrl", "batching": "shuffled"}, None),
         ({"loss": "cached_mnrl", "mini_batch_size": 4}, None),
-        ({"hard_negatives": 1, "hard_negative_range_min": 2}, None),
+        ({"hard_negatives": 1, "hard_negative_range_min": 2, "batching": "shuffled"}, None),
         ({"matryoshka_dims": [384, 128, 64]}, None),
         ({}, BGE_QUERY_INSTRUCTION),
         ({"batching": "by_document", "hard_negatives": 1, "hard_negative_range_min": 2}, None),
@@ -126,7 +126,7 @@ print(json.dumps({"steps": result.steps, "resumed_from_step": result.resumed_fro
 
 def test_a_killed_training_resumes_from_its_last_checkpoint(tmp_path: Path, pairs: pd.DataFrame):
     data = tmp_path / "pairs.json"
-    pairs.iloc[:40][["query", "positive"]].to_json(data)
+    pairs.iloc[:40][["query", "positive", "doc_id"]].to_json(data)
     options = {"epochs": 1, "batch_size": 4, "checkpoint_every_steps": 2, "precision": "fp32"}
     checkpoints, run = tmp_path / "checkpoints", tmp_path / "run"
     first_key = training_fingerprint("m", TrainingSettings(**options), pairs)
