@@ -21,12 +21,14 @@ class TrainingSettings(BaseModel):
     warmup_ratio: float = Field(
         default=0.1, ge=0, lt=1, description="Share of the steps spent warming the learning rate up."
     )
-    loss: Literal["mnrl", "cached_mnrl"] = Field(
+    loss: Literal["mnrl", "cached_mnrl", "cached_gist"] = Field(
         default="cached_mnrl",
         description="mnrl: MultipleNegativesRankingLoss; "
-        "cached_mnrl: GradCache, large batches at the memory of mini_batch_size.",
+        "cached_mnrl: GradCache, large batches at the memory of mini_batch_size; "
+        "cached_gist: cached_mnrl without the in-batch negatives that the base model scores above the positive "
+        "(GISTEmbed: likely false negatives; a step costs about 1.4 times as much).",
     )
-    mini_batch_size: int = Field(default=32, ge=1, description="cached_mnrl only: texts encoded at once.")
+    mini_batch_size: int = Field(default=32, ge=1, description="cached losses only: texts encoded at once.")
     loss_directions: Literal["query_to_doc", "all"] = Field(
         default="query_to_doc",
         description="query_to_doc: each query against the batch's passages (MNRL); all: also queries against "
@@ -90,6 +92,12 @@ class TrainingSettings(BaseModel):
         "measures faster on the first steps; else fp32.",
     )
     seed: int = Field(default=42, description="Seeds sampling, shuffling and initialization.")
+
+    @model_validator(mode="after")
+    def _gist_has_no_loss_variants(self) -> TrainingSettings:
+        if self.loss == "cached_gist" and (self.loss_directions != "query_to_doc" or self.hardness_strength):
+            raise ValueError("loss_directions and hardness_strength apply to mnrl and cached_mnrl, not cached_gist")
+        return self
 
     @model_validator(mode="after")
     def _mining_window_holds_the_negatives(self) -> TrainingSettings:

@@ -17,6 +17,7 @@ from datasets import Dataset
 from sentence_transformers import SentenceTransformer, SentenceTransformerModelCardData, SentenceTransformerTrainer
 from sentence_transformers.sentence_transformer.evaluation import InformationRetrievalEvaluator
 from sentence_transformers.sentence_transformer.losses import (
+    CachedGISTEmbedLoss,
     CachedMultipleNegativesRankingLoss,
     MatryoshkaLoss,
     MultipleNegativesRankingLoss,
@@ -109,7 +110,7 @@ def _validation_evaluator(
     )
 
 
-def _loss(model: SentenceTransformer, settings: TrainingSettings):
+def _loss(model: SentenceTransformer, settings: TrainingSettings, base_model_path: str):
     directions = (
         ("query_to_doc", "query_to_query", "doc_to_query", "doc_to_doc")
         if settings.loss_directions == "all"
@@ -120,11 +121,19 @@ def _loss(model: SentenceTransformer, settings: TrainingSettings):
         "hardness_mode": "all_negatives" if settings.hardness_strength else None,
         "hardness_strength": settings.hardness_strength,
     }
-    inner = (
-        CachedMultipleNegativesRankingLoss(model, mini_batch_size=settings.mini_batch_size, **options)
-        if settings.loss == "cached_mnrl"
-        else MultipleNegativesRankingLoss(model, **options)
-    )
+    if settings.loss == "cached_gist":
+        inner = CachedGISTEmbedLoss(
+            model,
+            SentenceTransformer(base_model_path, device=str(model.device)),
+            temperature=1 / 20,  # MNRL's scale of 20, so that only the masking differs
+            mini_batch_size=settings.mini_batch_size,
+            contrast_anchors=False,
+            contrast_positives=False,
+        )
+    elif settings.loss == "cached_mnrl":
+        inner = CachedMultipleNegativesRankingLoss(model, mini_batch_size=settings.mini_batch_size, **options)
+    else:
+        inner = MultipleNegativesRankingLoss(model, **options)
     if settings.matryoshka_dims:
         return MatryoshkaLoss(model, inner, matryoshka_dims=list(settings.matryoshka_dims))
     return inner
@@ -255,7 +264,7 @@ def train_model(
     )
     evaluator = _validation_evaluator(validation, corpus, query_prompt)
     dataset = training_dataset(model, train, settings, query_prompt, negatives_corpus, log)
-    loss = _loss(model, settings)
+    loss = _loss(model, settings, base_model_path)
     sampler = _batch_sampler(settings, train, dataset)
     steps_per_epoch = max(1, len(dataset) // settings.batch_size)
     checkpoint, resumed_from = resumable_checkpoint(checkpoint_dir)

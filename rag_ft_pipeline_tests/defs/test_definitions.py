@@ -46,7 +46,7 @@ def test_every_config_field_is_described_and_fixed_choices_are_literals(defs: dg
     from rag_ft_pipeline.defs.finetuned_model import TrainingConfig
     from rag_ft_pipeline.defs.questions import SplitConfig
 
-    assert typing.get_args(TrainingConfig.model_fields["loss"].annotation) == ("mnrl", "cached_mnrl")
+    assert typing.get_args(TrainingConfig.model_fields["loss"].annotation) == ("mnrl", "cached_mnrl", "cached_gist")
     assert typing.get_args(SplitConfig.model_fields["split_by"].annotation) == ("pair", "document")
 
 

@@ -11,3 +11,12 @@ def test_a_mining_window_too_narrow_for_its_negatives_is_refused_before_any_work
         settings(hard_negatives=3, hard_negative_range_min=10, hard_negative_range_max=12)
     assert settings(hard_negatives=2, hard_negative_range_min=10, hard_negative_range_max=12).hard_negatives == 2
     assert settings(hard_negative_range_max=1).hard_negatives == 0  # no mining: the window is not used
+
+
+@pytest.mark.parametrize("settings", [TrainingSettings, TrainingConfig])
+def test_loss_variants_that_gist_does_not_have_are_refused(settings):
+    with pytest.raises(ValidationError, match="not cached_gist"):
+        settings(loss="cached_gist", hardness_strength=9.0)
+    with pytest.raises(ValidationError, match="not cached_gist"):
+        settings(loss="cached_gist", loss_directions="all")
+    assert settings(loss="cached_mnrl", loss_directions="all").loss_directions == "all"

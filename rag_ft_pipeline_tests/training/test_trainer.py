@@ -58,13 +58,14 @@ def pairs(count_tokens) -> pd.DataFrame:
         ({}, BGE_QUERY_INSTRUCTION),
         ({"batching": "by_document", "hard_negatives": 1, "hard_negative_range_min": 2}, None),
         ({"loss_directions": "all", "hardness_strength": 9.0}, None),
+        ({"loss": "cached_gist", "mini_batch_size": 4, "precision": "bf16"}, None),
     ],
-    ids=["mnrl", "cached_mnrl", "hard_negatives", "matryoshka", "query_prompt", "by_document", "loss_variants"],
+    ids=["mnrl", "cached_mnrl", "hard_negatives", "matryoshka", "query_prompt", "by_document", "loss_variants", "gist"],
 )
 def test_each_training_option_trains_a_loadable_model(tmp_path: Path, pairs: pd.DataFrame, options, query_prompt):
     train, validation = pairs.iloc[:24], pairs.iloc[24:30]
     corpus = dict(zip(pairs["chunk_id"], pairs["text"]))
-    settings = TrainingSettings(epochs=1, batch_size=8, precision="fp32", **options)
+    settings = TrainingSettings(epochs=1, batch_size=8, **{"precision": "fp32", **options})
     result = train_model(
         MODEL, train, validation, corpus, tmp_path / "ckpt", tmp_path / "run", settings, LOG, query_prompt=query_prompt
     )
