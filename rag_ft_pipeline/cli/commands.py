@@ -24,7 +24,7 @@ from rag_ft_pipeline.evaluation.metrics import SEARCH_DEPTH
 from rag_ft_pipeline.evaluation.report import comparison_text
 from rag_ft_pipeline.evaluation.scoring import evaluate_embeddings
 from rag_ft_pipeline.retrieval.bm25 import BM25Index
-from rag_ft_pipeline.retrieval.embedding import ModelNotFoundError, encode, load_model
+from rag_ft_pipeline.retrieval.embedding import ModelNotFoundError, encode, load_model, query_prompt_of
 from rag_ft_pipeline.retrieval.search import fuse_with, search_index
 from rag_ft_pipeline.retrieval.vector_store import Hit
 from rag_ft_pipeline.settings import Settings
@@ -132,7 +132,9 @@ def search(settings: Settings, question: str, k: int, hybrid: bool) -> int:
     columns: dict[str, list[Hit]] = {}
     try:
         for name, index in indexes.items():
-            query = encode(embedding.load(index.model), [question], prompt=embedding.effective_query_prompt)[0]
+            model = embedding.load(index.model)
+            prompt = embedding.effective_query_prompt if name == "base" else query_prompt_of(model, index.model)
+            query = encode(model, [question], prompt=prompt)[0]
             hits = search_index(store.client(), index.name, query, SEARCH_DEPTH if hybrid else k)
             if lexical is None:
                 columns[name] = hits
@@ -170,7 +172,7 @@ def evaluate(settings: Settings, model_name: str, golden_file: str | None, use_e
     golden = golden_relevance(load_golden_set(Path(golden_file)), chunks) if golden_file else None
     if eval_pairs.empty and not golden:
         raise UsageError("nothing to score: give --golden, or run `rag-ft run` for eval pairs")
-    prompt = embedding.effective_query_prompt
+    prompt = embedding.effective_query_prompt if model_name == "base" else query_prompt_of(model, model_name)
     result = evaluate_embeddings(
         model_name,
         encode(model, [c.text for c in chunks]),

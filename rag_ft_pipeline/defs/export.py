@@ -58,18 +58,22 @@ def onnx_model(
     Optional: `rag-ft run --onnx` or the UI; jobs leave it out."""
     require_eval_questions(eval_pairs)
     source = comparison.best_model
-    model_path = str(finetuned_model.model_path) if source == "finetuned" else embedding_model.resolved_path
+    if source == "finetuned":
+        model_path, prompt = str(finetuned_model.model_path), finetuned_model.query_prompt
+    else:
+        model_path, prompt = embedding_model.resolved_path, embedding_model.effective_query_prompt
     settings = OnnxSettings.model_validate(config.model_dump())
     folder = paths.artifact_dir("onnx_model") / context.run_id  # one folder per run, as the models
     with atomic_directory(folder) as staging:
-        export = export_onnx(model_path, staging, [c.text for c in chunks.chunks[:CHECK_TEXTS]], settings, context.log)
+        texts = [c.text for c in chunks.chunks[:CHECK_TEXTS]]
+        export = export_onnx(model_path, staging, texts, settings, context.log, query_prompt=prompt)
     measured = compare_with_torch(
         embedding_model.load(model_path),
         OnnxEncoder(folder, threads=settings.threads),
         chunks.chunks,
         eval_pairs,
         golden_questions,
-        finetuned_model.query_prompt,
+        prompt,
         embedding_model.batch_size,
         progress=lambda name: progress_logger(context.log, f"embedding chunks with {name}"),
     )

@@ -40,7 +40,7 @@ def finetuned_model(
     long as the time budget allows. Saved in a folder named for its run, loadable with
     `SentenceTransformer(path)`; earlier runs' models are kept (see keep_last_runs)."""
     settings = TrainingSettings.model_validate(config.model_dump())
-    prompt = embedding_model.effective_query_prompt
+    prompt = settings.query_prompt_for(embedding_model.effective_query_prompt)
     folder = paths.artifact_dir("finetuned_model")
     corpus = validation_corpus(chunks.chunks, validation_pairs, settings.validation_corpus_size, settings.seed)
     run_folder = folder / context.run_id  # one folder per run: older models are never overwritten
@@ -63,7 +63,7 @@ def finetuned_model(
     write_atomic(
         run_folder / "settings.json",
         json.dumps(
-            {"base_model": embedding_model.model_name_or_path, "query_prompt": prompt, **settings.model_dump()},
+            {"base_model": embedding_model.model_name_or_path, **settings.model_dump(), "query_prompt": prompt},
             indent=2,
         ),
     )

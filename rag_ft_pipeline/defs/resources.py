@@ -73,8 +73,9 @@ class EmbeddingModelResource(dg.ConfigurableResource):
     batch_size: int = Field(default=32, ge=1, description="Texts encoded at once.")
     query_prompt: str | None = Field(
         default=None,
-        description="Prepended to queries (never passages) in training, indexing and evaluation; "
-        "defaults to BGE's instruction for BAAI/bge-*-en models, else none.",
+        description="The base model's query prompt, prepended to its queries (never passages); "
+        "defaults to BGE's instruction for BAAI/bge-*-en models, else none. The fine-tuned model's is "
+        "finetuned_model's query_prompt, which starts from this one.",
     )
     _models: dict[str, SentenceTransformer] = PrivateAttr(default_factory=dict)
 

@@ -134,7 +134,9 @@ def model_card(card: str, comparison: Comparison, model_path: str) -> str:
         "from sentence_transformers import SentenceTransformer",
         "",
         f'model = SentenceTransformer("{model_path}")',
-        'embeddings = model.encode(["How fast must a fatal unexpected reaction be reported?"])',
+        "# encode_query puts the model's query prompt (if it has one) before each question",
+        'questions = model.encode_query(["How fast must a fatal unexpected reaction be reported?"])',
+        'passages = model.encode_document(["Report each fatal unexpected reaction within 7 days."])',
         "```",
         "",
     ]

@@ -25,6 +25,12 @@ def default_query_prompt(model_id: str) -> str | None:
     return BGE_QUERY_INSTRUCTION if "bge-" in model_id.lower() and "-en" in model_id.lower() else None
 
 
+def query_prompt_of(model: EmbeddingModel, name_or_path: str) -> str | None:
+    """What goes before a model's queries: the 'query' prompt it was saved with (fine-tuned models
+    and their ONNX exports save theirs), else BGE's instruction for a BGE model, else nothing."""
+    return model.prompts.get("query") or default_query_prompt(name_or_path)
+
+
 def resolve_model_path(name_or_path: str) -> str:
     """A hub id, or a local folder; the default hub id resolves to the packaged offline copy."""
     if name_or_path == DEFAULT_BASE_MODEL:
@@ -60,6 +66,9 @@ class EmbeddingModel(Protocol):
     ) -> np.ndarray: ...
 
     def get_embedding_dimension(self) -> int | None: ...
+
+    @property
+    def prompts(self) -> dict[str, str]: ...
 
 
 def encode(

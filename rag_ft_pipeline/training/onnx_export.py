@@ -89,9 +89,11 @@ def export_onnx(
     check_texts: Sequence[str],
     settings: OnnxSettings | None = None,
     log: logging.Logger | None = None,
+    query_prompt: str | None = None,
 ) -> OnnxExport:
     """Write `model.onnx` (optimized fp32), `model_int8.onnx`, the tokenizer and `onnx_config.json`
-    into `folder`, then encode `check_texts` with torch and both graphs to verify the export.
+    (with `query_prompt`, or the model's own, for whoever encodes queries with the export) into
+    `folder`, then encode `check_texts` with torch and both graphs to verify the export.
 
     Per-channel int8 weights are the default: with per-tensor scales some MiniLM embeddings moved
     to a cosine of 0.65 against torch, per-channel kept them above 0.96. `reduce_range` (7-bit
@@ -160,6 +162,7 @@ def export_onnx(
                 "max_seq_length": model.max_seq_length,
                 "input_names": input_names,
                 "dimension": model.get_embedding_dimension(),
+                "query_prompt": query_prompt or model.prompts.get("query", ""),
                 "per_channel": per_channel,
                 "reduce_range": reduce_range,
             },
@@ -213,6 +216,10 @@ class OnnxEncoder:
 
     def get_embedding_dimension(self) -> int:
         return int(self.config["dimension"])
+
+    @property
+    def prompts(self) -> dict[str, str]:
+        return {"query": self.config.get("query_prompt", "")}
 
     def encode(
         self,

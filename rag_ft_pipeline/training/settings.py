@@ -92,6 +92,17 @@ class TrainingSettings(BaseModel):
         "measures faster on the first steps; else fp32.",
     )
     seed: int = Field(default=42, description="Seeds sampling, shuffling and initialization.")
+    query_prompt: str | None = Field(
+        default=None,
+        description="Put before every query (never passages) in training and whenever the fine-tuned model "
+        "encodes one; saved in the model as its 'query' prompt. A new one (e.g. 'query: ' for a base model "
+        "without one) makes the model asymmetric, queries and passages trained apart. None: the base model's; "
+        "'': no prompt.",
+    )
+
+    def query_prompt_for(self, base_prompt: str | None) -> str | None:
+        """The fine-tuned model's query prompt, given the base model's."""
+        return (base_prompt if self.query_prompt is None else self.query_prompt) or None
 
     @model_validator(mode="after")
     def _gist_has_no_loss_variants(self) -> TrainingSettings:

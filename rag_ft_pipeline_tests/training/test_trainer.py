@@ -79,6 +79,7 @@ def test_each_training_option_trains_a_loadable_model(tmp_path: Path, pairs: pd.
     assert [p.name for p in (tmp_path / "run").iterdir()] == ["model"]  # no partial folder left beside it
     model = SentenceTransformer(str(result.model_path))
     assert model.encode(["a question"]).shape == (1, 384)
+    assert model.prompts["query"] == (query_prompt or "")  # saved, so `encode_query` puts it before queries
     if "matryoshka_dims" in options:
         assert model.encode(["a question"], truncate_dim=64).shape == (1, 64)
     if "hardness_strength" in options:  # the model card records the loss as it was configured
