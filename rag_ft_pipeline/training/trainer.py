@@ -301,8 +301,9 @@ def train_model(
     best = trainer.state.best_metric
     if best is None and evaluator is not None:  # no per-epoch evaluation: score the final model once
         best = evaluator(model).get(BEST_METRIC.removeprefix("eval_"))
-    if query_prompt:  # so that `model.encode_query` (and this project's tools) put it before queries
-        model.prompts["query"] = query_prompt
+    # What it was trained with, replacing any the base model saved, so that `model.encode_query`
+    # (and this project's tools) put exactly that before queries.
+    model.prompts["query"] = query_prompt or ""
     model_path = output_dir / "model"
     with atomic_directory(model_path) as folder:
         model.save(str(folder))
