@@ -24,7 +24,7 @@ from rag_ft_pipeline.evaluation.metrics import SEARCH_DEPTH
 from rag_ft_pipeline.evaluation.report import comparison_text
 from rag_ft_pipeline.evaluation.scoring import evaluate_embeddings
 from rag_ft_pipeline.retrieval.bm25 import BM25Index
-from rag_ft_pipeline.retrieval.embedding import ModelNotFoundError, encode, load_model, query_prompt_of
+from rag_ft_pipeline.retrieval.embedding import ModelNotFoundError, Prompts, encode, load_model
 from rag_ft_pipeline.retrieval.search import fuse_with, search_index
 from rag_ft_pipeline.retrieval.vector_store import Hit
 from rag_ft_pipeline.settings import Settings
@@ -133,7 +133,7 @@ def search(settings: Settings, question: str, k: int, hybrid: bool) -> int:
     try:
         for name, index in indexes.items():
             model = embedding.load(index.model)
-            prompt = embedding.effective_query_prompt if name == "base" else query_prompt_of(model, index.model)
+            prompt = embedding.effective_query_prompt if name == "base" else Prompts.of(model, index.model).query
             query = encode(model, [question], prompt=prompt)[0]
             hits = search_index(store.client(), index.name, query, SEARCH_DEPTH if hybrid else k)
             if lexical is None:
@@ -172,11 +172,11 @@ def evaluate(settings: Settings, model_name: str, golden_file: str | None, use_e
     golden = golden_relevance(load_golden_set(Path(golden_file)), chunks) if golden_file else None
     if eval_pairs.empty and not golden:
         raise UsageError("nothing to score: give --golden, or run `rag-ft run` for eval pairs")
-    prompt = embedding.effective_query_prompt if model_name == "base" else query_prompt_of(model, model_name)
+    prompts = Prompts(embedding.effective_query_prompt) if model_name == "base" else Prompts.of(model, model_name)
     result = evaluate_embeddings(
         model_name,
-        encode(model, [c.text for c in chunks]),
-        lambda q: encode(model, q, prompt=prompt),
+        encode(model, [c.text for c in chunks], prompt=prompts.passage),
+        lambda q: encode(model, q, prompt=prompts.query),
         chunks,
         eval_pairs,
         golden,

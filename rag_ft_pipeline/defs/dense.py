@@ -25,14 +25,16 @@ def build_index(
     chunks: Corpus,
     vector_store: VectorStoreResource,
     batch_size: int,
+    passage_prompt: str | None = None,
 ) -> dg.Output[VectorIndex]:
-    """Bring the model's index in step with the current chunks and publish it whole (one writer at
-    a time): readers keep searching the previous version until the new one is complete."""
+    """Bring the model's index in step with the current chunks (each after the model's passage
+    prompt) and publish it whole (one writer at a time): readers keep searching the previous
+    version until the new one is complete."""
     name = collection_name(prefix, model_id)
     with vector_store.writing(name, context.log):
         published, update = vector_store.index(name).update(
             chunks.chunks,
-            encoder=lambda texts: encode(model, texts, batch_size=batch_size),
+            encoder=lambda texts: encode(model, texts, batch_size=batch_size, prompt=passage_prompt),
             progress=progress_logger(context.log, f"embedding chunks into {name}"),
         )
         stored = vector_store.collection(published).count()
@@ -43,6 +45,7 @@ def build_index(
             "index": name,
             "collection": published,
             "model": model_id,
+            "passage_prompt": passage_prompt or "",
             "embedded": update.embedded,
             "encoded": update.encoded,
             "added": update.added,

@@ -17,6 +17,7 @@ from rag_ft_pipeline.defs.resources import EmbeddingModelResource, ProjectPathsR
 from rag_ft_pipeline.evaluation.comparison import Comparison
 from rag_ft_pipeline.evaluation.golden import GoldenRelevance
 from rag_ft_pipeline.evaluation.onnx_comparison import compare_with_torch
+from rag_ft_pipeline.retrieval.embedding import Prompts
 from rag_ft_pipeline.training.onnx_export import OnnxEncoder, OnnxSettings, export_onnx
 from rag_ft_pipeline.training.trainer import FineTunedModel
 
@@ -59,21 +60,21 @@ def onnx_model(
     require_eval_questions(eval_pairs)
     source = comparison.best_model
     if source == "finetuned":
-        model_path, prompt = str(finetuned_model.model_path), finetuned_model.query_prompt
+        model_path, prompts = str(finetuned_model.model_path), finetuned_model.prompts
     else:
-        model_path, prompt = embedding_model.resolved_path, embedding_model.effective_query_prompt
+        model_path, prompts = embedding_model.resolved_path, Prompts(embedding_model.effective_query_prompt)
     settings = OnnxSettings.model_validate(config.model_dump())
     folder = paths.artifact_dir("onnx_model") / context.run_id  # one folder per run, as the models
     with atomic_directory(folder) as staging:
         texts = [c.text for c in chunks.chunks[:CHECK_TEXTS]]
-        export = export_onnx(model_path, staging, texts, settings, context.log, query_prompt=prompt)
+        export = export_onnx(model_path, staging, texts, settings, context.log, prompts=prompts)
     measured = compare_with_torch(
         embedding_model.load(model_path),
         OnnxEncoder(folder, threads=settings.threads),
         chunks.chunks,
         eval_pairs,
         golden_questions,
-        prompt,
+        prompts,
         embedding_model.batch_size,
         progress=lambda name: progress_logger(context.log, f"embedding chunks with {name}"),
     )

@@ -40,7 +40,7 @@ def finetuned_model(
     long as the time budget allows. Saved in a folder named for its run, loadable with
     `SentenceTransformer(path)`; earlier runs' models are kept (see keep_last_runs)."""
     settings = TrainingSettings.model_validate(config.model_dump())
-    prompt = settings.query_prompt_for(embedding_model.effective_query_prompt)
+    prompts = settings.prompts_for(embedding_model.effective_query_prompt)
     folder = paths.artifact_dir("finetuned_model")
     corpus = validation_corpus(chunks.chunks, validation_pairs, settings.validation_corpus_size, settings.seed)
     run_folder = folder / context.run_id  # one folder per run: older models are never overwritten
@@ -53,7 +53,7 @@ def finetuned_model(
         run_folder,
         settings,
         context.log,
-        query_prompt=prompt,
+        prompts=prompts,
         negatives_corpus=[c.text for c in chunks.chunks],
     )
     # The pairs it was trained on (and the eval pairs it was not), beside the model.
@@ -63,7 +63,12 @@ def finetuned_model(
     write_atomic(
         run_folder / "settings.json",
         json.dumps(
-            {"base_model": embedding_model.model_name_or_path, **settings.model_dump(), "query_prompt": prompt},
+            {
+                "base_model": embedding_model.model_name_or_path,
+                **settings.model_dump(),
+                "query_prompt": prompts.query,
+                "passage_prompt": prompts.passage,
+            },
             indent=2,
         ),
     )
@@ -73,7 +78,7 @@ def finetuned_model(
             model_path=result.model_path,
             run_id=context.run_id,
             base_model=embedding_model.model_name_or_path,
-            query_prompt=prompt,
+            prompts=prompts,
             matryoshka_dims=tuple(settings.matryoshka_dims),
         ),
         metadata={
@@ -95,7 +100,8 @@ def finetuned_model(
             "training_seconds": round(result.seconds, 1),
             "pairs_per_second": round(result.pairs_per_second, 2),
             "resumed_from_step": result.resumed_from_step,
-            "query_prompt": prompt or "",
+            "query_prompt": prompts.query or "",
+            "passage_prompt": prompts.passage or "",
             "best_validation_ndcg@10": result.best_validation_ndcg,
         },
     )
@@ -109,7 +115,7 @@ def finetuned_index(
     embedding_model: EmbeddingModelResource,
     vector_store: VectorStoreResource,
 ) -> dg.Output[VectorIndex]:
-    """Every chunk embedded with the fine-tuned model, in a collection of its own."""
+    """Every chunk embedded with the fine-tuned model (after its passage prompt), in a collection of its own."""
     model_path = str(finetuned_model.model_path)
     return build_index(
         context,
@@ -119,6 +125,7 @@ def finetuned_index(
         chunks,
         vector_store,
         embedding_model.batch_size,
+        finetuned_model.prompts.passage,
     )
 
 
@@ -139,7 +146,7 @@ def finetuned_metrics(
         context,
         "finetuned",
         embedding_model.load(str(finetuned_model.model_path)),
-        finetuned_model.query_prompt,
+        finetuned_model.prompts.query,
         finetuned_index,
         eval_pairs,
         chunks,

@@ -15,7 +15,7 @@ from rag_ft_pipeline.common.progress import Progress
 from rag_ft_pipeline.common.types import Chunk, Encoder
 from rag_ft_pipeline.evaluation.golden import GoldenRelevance
 from rag_ft_pipeline.evaluation.scoring import EvaluationResult, evaluate_embeddings
-from rag_ft_pipeline.retrieval.embedding import EmbeddingModel, encode
+from rag_ft_pipeline.retrieval.embedding import NO_PROMPTS, EmbeddingModel, Prompts, encode
 
 
 @dataclass(frozen=True)
@@ -65,7 +65,7 @@ def compare_with_torch(
     chunks: Sequence[Chunk],
     eval_pairs: pd.DataFrame,
     golden: GoldenRelevance | None,
-    query_prompt: str | None = None,
+    prompts: Prompts = NO_PROMPTS,
     batch_size: int = 32,
     progress: Callable[[str], Progress] | None = None,
 ) -> OnnxComparison:
@@ -74,12 +74,13 @@ def compare_with_torch(
     texts = [c.text for c in chunks]
     results, rates, query_rates, embeddings = {}, {}, {}, {}
     for name, model in {"torch": torch_model, "onnx_int8": onnx_model}.items():
-        encode(model, texts[:batch_size], batch_size=batch_size)  # first calls pay for kernel choice and allocation
+        passages = partial(encode, model, batch_size=batch_size, prompt=prompts.passage)
+        passages(texts[:batch_size])  # first calls pay for kernel choice and allocation
         started = time.perf_counter()
-        embeddings[name] = encode(model, texts, batch_size=batch_size, progress=progress(name) if progress else None)
+        embeddings[name] = passages(texts, progress=progress(name) if progress else None)
         rates[name] = len(texts) / (time.perf_counter() - started)
         calls: list[tuple[int, float]] = []
-        encode_queries = _timed(partial(encode, model, batch_size=batch_size, prompt=query_prompt), calls)
+        encode_queries = _timed(partial(encode, model, batch_size=batch_size, prompt=prompts.query), calls)
         results[name] = evaluate_embeddings(name, embeddings[name], encode_queries, chunks, eval_pairs, golden)
         query_rates[name] = sum(n for n, _ in calls) / max(sum(seconds for _, seconds in calls), 1e-9)
     cosines = (embeddings["torch"] * embeddings["onnx_int8"]).sum(axis=1)

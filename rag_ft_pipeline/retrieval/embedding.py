@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
@@ -19,16 +20,35 @@ class ModelNotFoundError(Exception):
 
 # BGE English models were trained with this instruction on queries (not on passages).
 BGE_QUERY_INSTRUCTION = "Represent this sentence for searching relevant passages: "
+# E5's prompts: what a fine-tuned model learns when its base model has no query prompt (MiniLM).
+E5_QUERY_PROMPT = "query: "
+E5_PASSAGE_PROMPT = "passage: "
 
 
 def default_query_prompt(model_id: str) -> str | None:
     return BGE_QUERY_INSTRUCTION if "bge-" in model_id.lower() and "-en" in model_id.lower() else None
 
 
-def query_prompt_of(model: EmbeddingModel, name_or_path: str) -> str | None:
-    """What goes before a model's queries: the 'query' prompt it was saved with (fine-tuned models
-    and their ONNX exports save theirs), else BGE's instruction for a BGE model, else nothing."""
-    return model.prompts.get("query") or default_query_prompt(name_or_path)
+@dataclass(frozen=True)
+class Prompts:
+    """What a model puts before the queries and before the passages it encodes (None: nothing)."""
+
+    query: str | None = None
+    passage: str | None = None
+
+    @classmethod
+    def of(cls, model: EmbeddingModel, name_or_path: str) -> Prompts:
+        """The 'query' and 'document' prompts a model was saved with (fine-tuned models and their
+        ONNX exports save theirs), else BGE's query instruction for a BGE model."""
+        saved = model.prompts
+        return cls(saved.get("query") or default_query_prompt(name_or_path), saved.get("document") or None)
+
+    def saved(self) -> dict[str, str]:
+        """As sentence-transformers saves them, so that `encode_query` and `encode_document` use them."""
+        return {"query": self.query or "", "document": self.passage or ""}
+
+
+NO_PROMPTS = Prompts()
 
 
 def resolve_model_path(name_or_path: str) -> str:
@@ -80,7 +100,7 @@ def encode(
     prompt: str | None = None,
 ) -> np.ndarray:
     """Normalized embeddings, encoded in slices so progress can be reported between them.
-    `prompt` is prepended to every text (a query instruction, for models trained with one)."""
+    `prompt` is prepended to every text (the model's query or passage prompt, when it has one)."""
     slices = []
     for start in range(0, len(texts), progress_every):
         part = list(texts[start : start + progress_every])

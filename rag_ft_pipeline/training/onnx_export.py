@@ -29,6 +29,8 @@ from pydantic import BaseModel, Field
 from sentence_transformers import SentenceTransformer
 from transformers import AutoTokenizer
 
+from rag_ft_pipeline.retrieval.embedding import Prompts
+
 FP32_FILE = "model.onnx"
 INT8_FILE = "model_int8.onnx"
 CONFIG_FILE = "onnx_config.json"
@@ -89,10 +91,10 @@ def export_onnx(
     check_texts: Sequence[str],
     settings: OnnxSettings | None = None,
     log: logging.Logger | None = None,
-    query_prompt: str | None = None,
+    prompts: Prompts | None = None,
 ) -> OnnxExport:
     """Write `model.onnx` (optimized fp32), `model_int8.onnx`, the tokenizer and `onnx_config.json`
-    (with `query_prompt`, or the model's own, for whoever encodes queries with the export) into
+    (with `prompts`, or the model's own, for whoever encodes queries and passages with it) into
     `folder`, then encode `check_texts` with torch and both graphs to verify the export.
 
     Per-channel int8 weights are the default: with per-tensor scales some MiniLM embeddings moved
@@ -104,6 +106,7 @@ def export_onnx(
     # Eager attention exports to the plain MatMul/Softmax pattern the optimizer fuses into one op.
     model = SentenceTransformer(model_path, device="cpu", model_kwargs={"attn_implementation": "eager"})
     model.eval()
+    prompts = prompts or Prompts.of(model, model_path)
     transformer = model[0].auto_model if hasattr(model[0], "auto_model") else None
     if transformer is None:
         raise OnnxExportError(
@@ -162,7 +165,8 @@ def export_onnx(
                 "max_seq_length": model.max_seq_length,
                 "input_names": input_names,
                 "dimension": model.get_embedding_dimension(),
-                "query_prompt": query_prompt or model.prompts.get("query", ""),
+                "query_prompt": prompts.query or "",
+                "passage_prompt": prompts.passage or "",
                 "per_channel": per_channel,
                 "reduce_range": reduce_range,
             },
@@ -219,7 +223,7 @@ class OnnxEncoder:
 
     @property
     def prompts(self) -> dict[str, str]:
-        return {"query": self.config.get("query_prompt", "")}
+        return {"query": self.config.get("query_prompt", ""), "document": self.config.get("passage_prompt", "")}
 
     def encode(
         self,

@@ -6,6 +6,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, model_validator
 
+from rag_ft_pipeline.retrieval.embedding import E5_PASSAGE_PROMPT, E5_QUERY_PROMPT, Prompts
+
 
 class TrainingSettings(BaseModel):
     epochs: int = Field(
@@ -94,15 +96,24 @@ class TrainingSettings(BaseModel):
     seed: int = Field(default=42, description="Seeds sampling, shuffling and initialization.")
     query_prompt: str | None = Field(
         default=None,
-        description="Put before every query (never passages) in training and whenever the fine-tuned model "
-        "encodes one; saved in the model as its 'query' prompt. A new one (e.g. 'query: ' for a base model "
-        "without one) makes the model asymmetric, queries and passages trained apart. None: the base model's; "
-        "'': no prompt.",
+        description="Put before every query in training and whenever the fine-tuned model encodes one; saved "
+        "in the model as its 'query' prompt. None: the base model's own; for a base model without one (MiniLM), "
+        "E5's 'query: ', which with passage_prompt makes the model asymmetric, queries and passages trained "
+        "apart. '': no prompt.",
+    )
+    passage_prompt: str | None = Field(
+        default=None,
+        description="Put before every passage in training and whenever the fine-tuned model encodes one (its "
+        "index); saved in the model as its 'document' prompt. None: E5's 'passage: ' when the query prompt is "
+        "E5's 'query: ', else none (BGE's passages go bare). '': no prompt.",
     )
 
-    def query_prompt_for(self, base_prompt: str | None) -> str | None:
-        """The fine-tuned model's query prompt, given the base model's."""
-        return (base_prompt if self.query_prompt is None else self.query_prompt) or None
+    def prompts_for(self, base_query_prompt: str | None) -> Prompts:
+        """The fine-tuned model's prompts, given the base model's query prompt."""
+        query = (base_query_prompt or E5_QUERY_PROMPT) if self.query_prompt is None else self.query_prompt
+        if self.passage_prompt is None:
+            return Prompts(query or None, E5_PASSAGE_PROMPT if query == E5_QUERY_PROMPT else None)
+        return Prompts(query or None, self.passage_prompt or None)
 
     @model_validator(mode="after")
     def _gist_has_no_loss_variants(self) -> TrainingSettings:

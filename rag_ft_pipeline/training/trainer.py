@@ -29,6 +29,7 @@ from transformers.trainer_callback import PrinterCallback
 
 from rag_ft_pipeline.common.files import atomic_directory
 from rag_ft_pipeline.common.types import Chunk
+from rag_ft_pipeline.retrieval.embedding import NO_PROMPTS, Prompts
 from rag_ft_pipeline.training.batching import DocumentBatchSampler
 from rag_ft_pipeline.training.budget import Precision, TrainingPlan, on_gpu, plan_training
 from rag_ft_pipeline.training.checkpoints import resumable_checkpoint
@@ -64,7 +65,7 @@ class FineTunedModel:
     model_path: Path
     run_id: str
     base_model: str
-    query_prompt: str | None
+    prompts: Prompts
     matryoshka_dims: tuple[int, ...]
 
 
@@ -92,7 +93,7 @@ def validation_corpus(chunks: list[Chunk], validation: pd.DataFrame, size: int, 
 
 
 def _validation_evaluator(
-    validation: pd.DataFrame, corpus: dict[str, str], query_prompt: str | None
+    validation: pd.DataFrame, corpus: dict[str, str], prompts: Prompts
 ) -> InformationRetrievalEvaluator | None:
     if validation.empty:
         return None
@@ -105,7 +106,8 @@ def _validation_evaluator(
         name=VALIDATION_NAME,
         show_progress_bar=False,
         batch_size=64,
-        query_prompt=query_prompt,
+        query_prompt=prompts.query,
+        corpus_prompt=prompts.passage,
         write_csv=False,
     )
 
@@ -143,7 +145,7 @@ def training_dataset(
     model: SentenceTransformer,
     train: pd.DataFrame,
     settings: TrainingSettings,
-    query_prompt: str | None,
+    prompts: Prompts,
     negatives_corpus: Sequence[str],
     log: logging.Logger,
 ) -> Dataset:
@@ -165,7 +167,8 @@ def training_dataset(
         relative_margin=settings.hard_negative_margin,
         num_negatives=settings.hard_negatives,
         sampling_strategy="top",
-        query_prompt=query_prompt,
+        query_prompt=prompts.query,
+        corpus_prompt=prompts.passage,
         output_format="n-tuple",
         batch_size=64,
         verbose=False,
@@ -182,7 +185,7 @@ def _arguments(
     steps: int,
     save_steps: int | None,
     evaluate: bool,
-    query_prompt: str | None,
+    column_prompts: dict[str, str] | None,
     batch_sampler: BatchSamplers | Callable[..., DocumentBatchSampler] = BatchSamplers.NO_DUPLICATES,
 ) -> SentenceTransformerTrainingArguments:
     """Evaluation and checkpoints per epoch for the full recipe; under a budget shorter than two
@@ -201,7 +204,7 @@ def _arguments(
         dataloader_pin_memory=on_gpu(),
         # Duplicate texts in one batch would be scored as each other's negatives.
         batch_sampler=batch_sampler,
-        prompts={"anchor": query_prompt} if query_prompt else None,
+        prompts=column_prompts,
         eval_strategy="epoch" if per_epoch and evaluate else "no",
         save_strategy="epoch" if per_epoch else "steps",
         save_steps=save_steps or 500,
@@ -242,7 +245,7 @@ def train_model(
     output_dir: Path,
     settings: TrainingSettings,
     log: logging.Logger,
-    query_prompt: str | None = None,
+    prompts: Prompts = NO_PROMPTS,
     negatives_corpus: Sequence[str] = (),
 ) -> TrainingResult:
     """Fine-tune the model at `base_model_path` (a hub id or folder) on (query, positive) pairs for
@@ -262,8 +265,14 @@ def train_model(
             language="en", model_name="rag_ft_pipeline fine-tuned retriever"
         ),
     )
-    evaluator = _validation_evaluator(validation, corpus, query_prompt)
-    dataset = training_dataset(model, train, settings, query_prompt, negatives_corpus, log)
+    evaluator = _validation_evaluator(validation, corpus, prompts)
+    dataset = training_dataset(model, train, settings, prompts, negatives_corpus, log)
+    # The query prompt before the anchors; the passage prompt before positives and negatives alike.
+    column_prompts = {
+        column: prompt
+        for column in dataset.column_names
+        if (prompt := prompts.query if column == "anchor" else prompts.passage)
+    }
     loss = _loss(model, settings, base_model_path)
     sampler = _batch_sampler(settings, train, dataset)
     steps_per_epoch = max(1, len(dataset) // settings.batch_size)
@@ -274,7 +283,7 @@ def train_model(
     ) -> SentenceTransformerTrainer:
         batch = settings.model_copy(update={"batch_size": batch_size}) if batch_size else settings
         args = _arguments(
-            checkpoint_dir, batch, precision, steps, save_steps, evaluator is not None, query_prompt, sampler
+            checkpoint_dir, batch, precision, steps, save_steps, evaluator is not None, column_prompts or None, sampler
         )
         trainer = SentenceTransformerTrainer(
             model=model, args=args, train_dataset=dataset, loss=loss, evaluator=evaluator, callbacks=[_LogProgress(log)]
@@ -301,9 +310,9 @@ def train_model(
     best = trainer.state.best_metric
     if best is None and evaluator is not None:  # no per-epoch evaluation: score the final model once
         best = evaluator(model).get(BEST_METRIC.removeprefix("eval_"))
-    # What it was trained with, replacing any the base model saved, so that `model.encode_query`
-    # (and this project's tools) put exactly that before queries.
-    model.prompts["query"] = query_prompt or ""
+    # What it was trained with, replacing any the base model saved, so that `encode_query`,
+    # `encode_document` (and this project's tools) put exactly that before queries and passages.
+    model.prompts.update(prompts.saved())
     model_path = output_dir / "model"
     with atomic_directory(model_path) as folder:
         model.save(str(folder))

@@ -25,9 +25,7 @@ def test_whole_graph_on_the_sample_corpus(tmp_path: Path):
     defs = build_definitions(settings)
     with dg.instance_for_test() as instance:
         doc_ids = register_documents(settings, instance)
-        result = materialize_pipeline(
-            defs, instance, op_config={"finetuned_model": {"epochs": 1, "query_prompt": "query: "}}
-        )
+        result = materialize_pipeline(defs, instance, op_config={"finetuned_model": {"epochs": 1}})
         assert result.success
 
         for key in defs.resolve_asset_graph().get_all_asset_keys():
@@ -65,10 +63,14 @@ def test_whole_graph_on_the_sample_corpus(tmp_path: Path):
         )
         model = SentenceTransformer(str(model_path))
         assert model.encode(["a question"]).shape == (1, 384)
-        # The query prompt the fine-tuned model learned (MiniLM has none) is saved in it and used with it.
+        # The prompts the fine-tuned model learned by default (E5's: MiniLM has none) are saved in it and
+        # used with it: before its queries when scored, before every chunk in its index.
         assert model.prompts["query"] == model_meta["query_prompt"] == "query: "
+        assert model.prompts["document"] == model_meta["passage_prompt"] == "passage: "
         assert latest_metadata(instance, "finetuned_metrics")["query_prompt"] == "query: "
+        assert latest_metadata(instance, "finetuned_index")["passage_prompt"] == "passage: "
         assert latest_metadata(instance, "base_metrics")["query_prompt"] == ""
+        assert latest_metadata(instance, "base_index")["passage_prompt"] == ""
         assert model_meta["limited_by"] == "epochs" and model_meta["steps"] == model_meta["planned_steps"] > 0
         card = (model_path / "README.md").read_text()
         assert "## Evaluation on this corpus" in card and "### golden (chunk): 24 questions" in card

@@ -10,7 +10,7 @@ from benchmarks.onnx_inference import eval_questions
 from rag_ft_pipeline.evaluation.onnx_comparison import compare_with_torch
 from rag_ft_pipeline.ingestion.chunking import chunk_document
 from rag_ft_pipeline.ingestion.conversion import convert_document
-from rag_ft_pipeline.retrieval.embedding import encode, query_prompt_of, resolve_model_path
+from rag_ft_pipeline.retrieval.embedding import Prompts, encode, resolve_model_path
 from rag_ft_pipeline.settings import DEFAULT_BASE_MODEL
 from rag_ft_pipeline.training.onnx_export import (
     CONFIG_FILE,
@@ -37,7 +37,7 @@ def fda_chunks(fda_guidance_dir: Path, count_tokens) -> list:
 def exported(tmp_path_factory, fda_chunks) -> Path:
     folder = tmp_path_factory.mktemp("onnx") / "export"
     texts = [c.text for c in fda_chunks[:32]]
-    export = export_onnx(resolve_model_path(DEFAULT_BASE_MODEL), folder, texts, query_prompt="query: ")
+    export = export_onnx(resolve_model_path(DEFAULT_BASE_MODEL), folder, texts, prompts=Prompts("query: ", "passage: "))
     assert export.fp32_min_cosine > 0.9999
     assert 0.95 < export.int8_min_cosine <= export.int8_mean_cosine <= 1.0 + 1e-6
     assert export.fused_operators.get("Attention") == 6  # one fused attention per MiniLM layer
@@ -50,8 +50,8 @@ def test_export_writes_both_graphs_the_tokenizer_and_its_settings(exported: Path
     assert (exported / "tokenizer.json").exists()
     config = json.loads((exported / CONFIG_FILE).read_text())
     assert config["max_seq_length"] == 256 and config["dimension"] == 384 and config["per_channel"] is True
-    # The query prompt the pipeline used with the model travels with the export.
-    assert query_prompt_of(OnnxEncoder(exported), str(exported)) == "query: "
+    # The prompts the pipeline used with the model travel with the export.
+    assert Prompts.of(OnnxEncoder(exported), str(exported)) == Prompts("query: ", "passage: ")
 
 
 def test_fp32_graph_matches_torch_on_texts_it_was_not_checked_on(exported: Path, base_model):

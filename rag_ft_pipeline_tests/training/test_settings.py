@@ -2,7 +2,7 @@ import pytest
 from pydantic import ValidationError
 
 from rag_ft_pipeline.defs.finetuned_model import TrainingConfig
-from rag_ft_pipeline.retrieval.embedding import BGE_QUERY_INSTRUCTION
+from rag_ft_pipeline.retrieval.embedding import BGE_QUERY_INSTRUCTION, Prompts
 from rag_ft_pipeline.training.settings import TrainingSettings
 
 
@@ -24,15 +24,16 @@ def test_loss_variants_that_gist_does_not_have_are_refused(settings):
 
 
 @pytest.mark.parametrize(
-    ("setting", "base_prompt", "expected"),
+    ("query", "passage", "base_prompt", "expected"),
     [
-        (None, None, None),
-        (None, BGE_QUERY_INSTRUCTION, BGE_QUERY_INSTRUCTION),  # the base model's, by default
-        ("query: ", None, "query: "),  # a base model without one learns it
-        ("", None, None),
-        ("", BGE_QUERY_INSTRUCTION, None),
-        ("search_query: ", BGE_QUERY_INSTRUCTION, "search_query: "),
+        (None, None, None, Prompts("query: ", "passage: ")),  # a base model without prompts learns E5's
+        (None, None, BGE_QUERY_INSTRUCTION, Prompts(BGE_QUERY_INSTRUCTION, None)),  # BGE keeps its own, passages bare
+        ("", None, None, Prompts(None, None)),
+        ("", "", BGE_QUERY_INSTRUCTION, Prompts(None, None)),
+        ("query: ", "", None, Prompts("query: ", None)),
+        (None, "passage: ", BGE_QUERY_INSTRUCTION, Prompts(BGE_QUERY_INSTRUCTION, "passage: ")),
+        ("search_query: ", None, BGE_QUERY_INSTRUCTION, Prompts("search_query: ", None)),
     ],
 )
-def test_the_finetuned_models_query_prompt(setting, base_prompt, expected):
-    assert TrainingSettings(query_prompt=setting).query_prompt_for(base_prompt) == expected
+def test_the_finetuned_models_prompts(query, passage, base_prompt, expected):
+    assert TrainingSettings(query_prompt=query, passage_prompt=passage).prompts_for(base_prompt) == expected

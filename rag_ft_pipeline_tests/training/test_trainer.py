@@ -18,7 +18,7 @@ from rag_ft_pipeline.ingestion.chunking import chunk_document
 from rag_ft_pipeline.ingestion.conversion import convert_document
 from rag_ft_pipeline.ingestion.discovery import find_documents
 from rag_ft_pipeline.questions.inverse_cloze import InverseClozeGenerator
-from rag_ft_pipeline.retrieval.embedding import BGE_QUERY_INSTRUCTION, resolve_model_path
+from rag_ft_pipeline.retrieval.embedding import BGE_QUERY_INSTRUCTION, NO_PROMPTS, Prompts, resolve_model_path
 from rag_ft_pipeline.settings import DEFAULT_BASE_MODEL
 from rag_ft_pipeline.training.checkpoints import training_fingerprint
 from rag_ft_pipeline.training.settings import TrainingSettings
@@ -49,25 +49,29 @@ def pairs(count_tokens) -> pd.DataFrame:
 
 
 @pytest.mark.parametrize(
-    ("options", "query_prompt"),
+    ("options", "prompts"),
     [
-        ({"loss": "mnrl", "batching": "shuffled"}, None),
-        ({"loss": "cached_mnrl", "mini_batch_size": 4}, None),
-        ({"hard_negatives": 1, "hard_negative_range_min": 2, "batching": "shuffled"}, None),
-        ({"matryoshka_dims": [384, 128, 64]}, None),
-        ({}, BGE_QUERY_INSTRUCTION),
-        ({"batching": "by_document", "hard_negatives": 1, "hard_negative_range_min": 2}, None),
-        ({"loss_directions": "all", "hardness_strength": 9.0}, None),
-        ({"loss": "cached_gist", "mini_batch_size": 4, "precision": "bf16"}, None),
+        ({"loss": "mnrl", "batching": "shuffled"}, NO_PROMPTS),
+        ({"loss": "cached_mnrl", "mini_batch_size": 4}, NO_PROMPTS),
+        ({"hard_negatives": 1, "hard_negative_range_min": 2, "batching": "shuffled"}, NO_PROMPTS),
+        ({"matryoshka_dims": [384, 128, 64]}, NO_PROMPTS),
+        ({}, Prompts(BGE_QUERY_INSTRUCTION)),
+        # E5's prompts: the passage prompt before positives and mined negatives alike.
+        (
+            {"batching": "by_document", "hard_negatives": 1, "hard_negative_range_min": 2},
+            Prompts("query: ", "passage: "),
+        ),
+        ({"loss_directions": "all", "hardness_strength": 9.0}, NO_PROMPTS),
+        ({"loss": "cached_gist", "mini_batch_size": 4, "precision": "bf16"}, NO_PROMPTS),
     ],
     ids=["mnrl", "cached_mnrl", "hard_negatives", "matryoshka", "query_prompt", "by_document", "loss_variants", "gist"],
 )
-def test_each_training_option_trains_a_loadable_model(tmp_path: Path, pairs: pd.DataFrame, options, query_prompt):
+def test_each_training_option_trains_a_loadable_model(tmp_path: Path, pairs: pd.DataFrame, options, prompts):
     train, validation = pairs.iloc[:24], pairs.iloc[24:30]
     corpus = dict(zip(pairs["chunk_id"], pairs["text"]))
     settings = TrainingSettings(epochs=1, batch_size=8, **{"precision": "fp32", **options})
     result = train_model(
-        MODEL, train, validation, corpus, tmp_path / "ckpt", tmp_path / "run", settings, LOG, query_prompt=query_prompt
+        MODEL, train, validation, corpus, tmp_path / "ckpt", tmp_path / "run", settings, LOG, prompts=prompts
     )
     # Mining drops the pairs that have no negative in range; one epoch is every pair left, once.
     expected_pairs = range(8, 25) if options.get("hard_negatives") else range(24, 25)
@@ -79,7 +83,8 @@ def test_each_training_option_trains_a_loadable_model(tmp_path: Path, pairs: pd.
     assert [p.name for p in (tmp_path / "run").iterdir()] == ["model"]  # no partial folder left beside it
     model = SentenceTransformer(str(result.model_path))
     assert model.encode(["a question"]).shape == (1, 384)
-    assert model.prompts["query"] == (query_prompt or "")  # saved, so `encode_query` puts it before queries
+    # Saved, so that `encode_query` and `encode_document` put them before queries and passages.
+    assert model.prompts == {"query": prompts.query or "", "document": prompts.passage or ""}
     if "matryoshka_dims" in options:
         assert model.encode(["a question"], truncate_dim=64).shape == (1, 64)
     if "hardness_strength" in options:  # the model card records the loss as it was configured
@@ -92,8 +97,8 @@ def test_hard_negatives_are_mined_from_the_whole_corpus(pairs: pd.DataFrame, bas
     # Chunks no training pair points to: only a corpus-wide search can find them.
     others = sorted(set(pairs["text"]) - set(pairs["positive"]))
     settings = TrainingSettings(hard_negatives=1, hard_negative_range_min=2)
-    among_positives = training_dataset(base_model, train, settings, None, (), LOG)
-    among_corpus = training_dataset(base_model, train, settings, None, others, LOG)
+    among_positives = training_dataset(base_model, train, settings, NO_PROMPTS, (), LOG)
+    among_corpus = training_dataset(base_model, train, settings, NO_PROMPTS, others, LOG)
     assert set(among_positives["negative_1"]) <= set(train["positive"])
     assert len(set(among_corpus["negative_1"]) & set(others)) > len(among_corpus) // 2
     assert set(among_corpus["positive"]) <= set(train["positive"])
