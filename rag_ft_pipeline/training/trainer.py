@@ -178,6 +178,13 @@ def training_dataset(
     return mined
 
 
+def column_prompts(prompts: Prompts, columns: Sequence[str]) -> dict[str, str] | None:
+    """The prompt before each dataset column: the query prompt before the anchors, the passage
+    prompt before positives and negatives alike (None: no prompts at all)."""
+    chosen = {c: p for c in columns if (p := prompts.query if c == "anchor" else prompts.passage)}
+    return chosen or None
+
+
 def _arguments(
     checkpoint_dir: Path,
     settings: TrainingSettings,
@@ -267,12 +274,6 @@ def train_model(
     )
     evaluator = _validation_evaluator(validation, corpus, prompts)
     dataset = training_dataset(model, train, settings, prompts, negatives_corpus, log)
-    # The query prompt before the anchors; the passage prompt before positives and negatives alike.
-    column_prompts = {
-        column: prompt
-        for column in dataset.column_names
-        if (prompt := prompts.query if column == "anchor" else prompts.passage)
-    }
     loss = _loss(model, settings, base_model_path)
     sampler = _batch_sampler(settings, train, dataset)
     steps_per_epoch = max(1, len(dataset) // settings.batch_size)
@@ -283,7 +284,14 @@ def train_model(
     ) -> SentenceTransformerTrainer:
         batch = settings.model_copy(update={"batch_size": batch_size}) if batch_size else settings
         args = _arguments(
-            checkpoint_dir, batch, precision, steps, save_steps, evaluator is not None, column_prompts or None, sampler
+            checkpoint_dir,
+            batch,
+            precision,
+            steps,
+            save_steps,
+            evaluator is not None,
+            column_prompts(prompts, dataset.column_names),
+            sampler,
         )
         trainer = SentenceTransformerTrainer(
             model=model, args=args, train_dataset=dataset, loss=loss, evaluator=evaluator, callbacks=[_LogProgress(log)]

@@ -22,7 +22,7 @@ from rag_ft_pipeline.retrieval.embedding import BGE_QUERY_INSTRUCTION, NO_PROMPT
 from rag_ft_pipeline.settings import DEFAULT_BASE_MODEL
 from rag_ft_pipeline.training.checkpoints import training_fingerprint
 from rag_ft_pipeline.training.settings import TrainingSettings
-from rag_ft_pipeline.training.trainer import train_model, training_dataset
+from rag_ft_pipeline.training.trainer import column_prompts, train_model, training_dataset
 from rag_ft_pipeline_tests.helpers import SAMPLE_DOCS
 
 pytestmark = pytest.mark.slow
@@ -102,6 +102,17 @@ def test_hard_negatives_are_mined_from_the_whole_corpus(pairs: pd.DataFrame, bas
     assert set(among_positives["negative_1"]) <= set(train["positive"])
     assert len(set(among_corpus["negative_1"]) & set(others)) > len(among_corpus) // 2
     assert set(among_corpus["positive"]) <= set(train["positive"])
+    # Training puts the passage prompt before the mined negatives as before the positives.
+    e5 = Prompts("query: ", "passage: ")
+    assert column_prompts(e5, among_corpus.column_names) == {
+        "anchor": "query: ",
+        "positive": "passage: ",
+        "negative_1": "passage: ",
+    }
+    assert column_prompts(Prompts(BGE_QUERY_INSTRUCTION), among_corpus.column_names) == {
+        "anchor": BGE_QUERY_INSTRUCTION
+    }
+    assert column_prompts(NO_PROMPTS, among_corpus.column_names) is None
 
 
 def test_budgets_bound_the_work(tmp_path: Path, pairs: pd.DataFrame):
