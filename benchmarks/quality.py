@@ -48,7 +48,7 @@ from benchmarks.common import (  # before rag_ft_pipeline: it sets the offline e
 from rag_ft_pipeline.defs import build_definitions
 from rag_ft_pipeline.defs.ingestion import current_document_ids
 from rag_ft_pipeline.defs.io_managers import CHUNKS_IO_MANAGER
-from rag_ft_pipeline.defs.runner import latest_metadata, materialize_pipeline, register_documents
+from rag_ft_pipeline.defs.runner import latest_metadata, materialize_pipeline, ops_config, register_documents
 from rag_ft_pipeline.evaluation.metrics import paired_bootstrap
 from rag_ft_pipeline.evaluation.scoring import fused_result
 from rag_ft_pipeline.retrieval.fusion import reciprocal_rank_fusion
@@ -92,7 +92,7 @@ def synthetic(args: argparse.Namespace) -> Result:
         register_documents(settings, instance)
         with Stopwatch() as clock:
             config = {"finetuned_model": training, **args.quality_config}
-            require_success(materialize_pipeline(defs, instance, log_level="WARNING", op_config=config))
+            require_success(materialize_pipeline(defs, instance, log_level="WARNING", run_config=ops_config(**config)))
         report = json.loads((settings.artifacts_dir / "comparison" / "comparison.json").read_text())
         trained = latest_metadata(instance, "finetuned_model")
         chunk_count = latest_metadata(instance, "chunks")["dagster/row_count"]
@@ -176,7 +176,9 @@ def golden(args: argparse.Namespace) -> Result:
             register_documents(settings, instance)
             with Stopwatch() as clock:
                 require_success(
-                    materialize_pipeline(defs, instance, log_level="WARNING", op_config=args.quality_config)
+                    materialize_pipeline(
+                        defs, instance, log_level="WARNING", run_config=ops_config(**args.quality_config)
+                    )
                 )
             load = lambda key: defs.load_asset_value(key, instance=instance)  # noqa: E731
             results = {name: load(f"{name}_metrics") for name in MODELS}

@@ -10,6 +10,7 @@ import warnings
 from pathlib import Path
 
 from rag_ft_pipeline.ingestion.discovery import NoDocumentsError, document_ids
+from rag_ft_pipeline.retrieval.retrievers import Retriever
 from rag_ft_pipeline.settings import (
     ARTIFACTS_DIR_ENV,
     BASE_MODEL_ENV,
@@ -46,10 +47,22 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--onnx", action="store_true", help="also export the best model to ONNX int8, measured beside torch"
     )
-    search = commands.add_parser("search", parents=[common], help="a question in: the top chunks of each model")
+    run.add_argument(
+        "--config", type=Path, help="a run config YAML (as the UI launchpad takes); `rag-ft config` writes one"
+    )
+    commands.add_parser(
+        "config", parents=[common], help="print today's run config (every asset config and setting) as YAML"
+    )
+    search = commands.add_parser("search", parents=[common], help="a question in: the top chunks of a retriever")
     search.add_argument("question")
     search.add_argument("-k", type=int, default=5)
-    search.add_argument("--hybrid", action="store_true", help="fuse each model's ranking with BM25's (reciprocal rank)")
+    search.add_argument(
+        "--retriever",
+        action="append",
+        choices=["best", *(r.value for r in Retriever)],
+        help="best (default: what the comparison found best), a model's index, bm25, or a model fused with BM25; "
+        "repeat it to compare them side by side",
+    )
     evaluate = commands.add_parser(
         "evaluate", parents=[common], help="score any saved model on eval pairs / a golden file"
     )
@@ -93,9 +106,11 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         if args.command == "run":
-            return commands.run(settings, args.select, args.onnx)
+            return commands.run(settings, args.select, args.onnx, args.config)
+        if args.command == "config":
+            return commands.config(settings)
         if args.command == "search":
-            return commands.search(settings, args.question, args.k, args.hybrid)
+            return commands.search(settings, args.question, args.k, args.retriever or ["best"])
         if args.command == "evaluate":
             return commands.evaluate(settings, args.model, args.golden, not args.no_eval_pairs)
         return commands.ui(settings, args.host, args.port)

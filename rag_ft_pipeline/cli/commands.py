@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import os
 import sys
 from pathlib import Path
@@ -13,6 +14,13 @@ import pandas as pd
 from tabulate import tabulate
 
 from rag_ft_pipeline.cli.home import open_instance, workspace_file
+from rag_ft_pipeline.cli.run_config import (
+    RunConfigError,
+    check_run_config,
+    default_run_config,
+    load_run_config,
+    selected_ops_only,
+)
 from rag_ft_pipeline.common.files import LockTimeout
 from rag_ft_pipeline.defs import build_definitions
 from rag_ft_pipeline.defs.ingestion import current_document_ids
@@ -20,12 +28,11 @@ from rag_ft_pipeline.defs.io_managers import CHUNKS_IO_MANAGER
 from rag_ft_pipeline.defs.jobs import DEFAULT_SELECTION
 from rag_ft_pipeline.defs.runner import latest_metadata, materialize_pipeline, register_documents
 from rag_ft_pipeline.evaluation.golden import GoldenSetError, golden_relevance, load_golden_set
-from rag_ft_pipeline.evaluation.metrics import SEARCH_DEPTH
 from rag_ft_pipeline.evaluation.report import comparison_text
 from rag_ft_pipeline.evaluation.scoring import evaluate_embeddings
-from rag_ft_pipeline.retrieval.bm25 import BM25Index
 from rag_ft_pipeline.retrieval.embedding import ModelNotFoundError, Prompts, encode, load_model
-from rag_ft_pipeline.retrieval.search import fuse_with, search_index
+from rag_ft_pipeline.retrieval.published import IndexNotFoundError
+from rag_ft_pipeline.retrieval.search import PublishedRetriever, resolve
 from rag_ft_pipeline.retrieval.vector_store import Hit
 from rag_ft_pipeline.settings import Settings
 from rag_ft_pipeline.training.onnx_export import OnnxEncoder, is_onnx_export
@@ -36,7 +43,7 @@ class UsageError(Exception):
 
 
 # Each is one line on stderr and exit code 2, never a traceback.
-FRONT_DOOR_ERRORS = (UsageError, GoldenSetError, ModelNotFoundError, LockTimeout)
+FRONT_DOOR_ERRORS = (UsageError, GoldenSetError, ModelNotFoundError, LockTimeout, RunConfigError)
 
 
 def _check_inputs(settings: Settings) -> None:
@@ -78,15 +85,26 @@ def _failure(result: dg.ExecuteInProcessResult) -> str:
     return "see the log above, or `rag-ft ui`"
 
 
-def run(settings: Settings, select: str | None, onnx: bool) -> int:
+def _run_config(defs: dg.Definitions, selection: dg.AssetSelection, config_file: Path | None) -> dict[str, Any]:
+    """The run config file, checked whole, less the assets the selection leaves out."""
+    if config_file is None:
+        return {}
+    config = load_run_config(config_file)
+    check_run_config(defs, config, config_file)
+    graph = defs.resolve_asset_graph()
+    return selected_ops_only(config, {graph.get(key).assets_def.op.name for key in selection.resolve(graph)})
+
+
+def run(settings: Settings, select: str | None, onnx: bool, config_file: Path | None = None) -> int:
     defs = build_definitions(settings)
     selection = _selection(defs, select, onnx)
+    run_config = _run_config(defs, selection, config_file)
     _check_inputs(settings)
     instance = open_instance(settings)
     doc_ids = register_documents(settings, instance)
     print(f"rag-ft: {len(doc_ids)} documents in {settings.docs_dir}; artifacts in {settings.artifacts_dir}")
     try:
-        result = materialize_pipeline(defs, instance, selection)
+        result = materialize_pipeline(defs, instance, selection, run_config=run_config)
     except dg.DagsterError as error:  # a run that could not even start
         print(f"rag-ft: the run could not start: {str(error).strip().splitlines()[0]}", file=sys.stderr)
         return 1
@@ -116,30 +134,20 @@ def _load(defs: dg.Definitions, instance: dg.DagsterInstance, asset: str, hint: 
         logging.disable(logging.NOTSET)
 
 
-def search(settings: Settings, question: str, k: int, hybrid: bool) -> int:
+def search(settings: Settings, question: str, k: int, names: list[str]) -> int:
+    """The top `k` chunks of each retriever named (`best`: what the comparison said to serve), side
+    by side, opened from the published records as an application opens them."""
     defs = build_definitions(settings)
-    instance = open_instance(settings)
-    indexes = {"base": _load(defs, instance, "base_index", "run `rag-ft run` (or materialize base_index) first")}
-    try:
-        indexes["fine-tuned"] = _load(defs, instance, "finetuned_index", "")
-    except UsageError:
-        print("rag-ft: no fine-tuned index yet: showing the base model only (run `rag-ft run` to train)")
     embedding, store = defs.resources["embedding_model"], defs.resources["vector_store"]
-    chunks = {c.chunk_id: c for c in defs.resources[CHUNKS_IO_MANAGER].corpus(current_document_ids(instance)).chunks}
-    lexical = (
-        BM25Index(list(chunks), [c.text for c in chunks.values()], SEARCH_DEPTH)([question])[0] if hybrid else None
-    )
     columns: dict[str, list[Hit]] = {}
     try:
-        for name, index in indexes.items():
-            model = embedding.load(index.model)
-            prompt = embedding.effective_query_prompt if name == "base" else Prompts.of(model, index.model).query
-            query = encode(model, [question], prompt=prompt)[0]
-            hits = search_index(store.client(), index.name, query, SEARCH_DEPTH if hybrid else k)
-            if lexical is None:
-                columns[name] = hits
-            else:
-                columns[f"{name} + BM25"] = fuse_with(hits, lexical, chunks, k)
+        client = store.client()
+        for name in names:
+            retriever = resolve(client, name)
+            label = f"{retriever} (best)" if name == "best" else str(retriever)
+            columns[label] = PublishedRetriever(client, retriever, embedding.load)(question, k)
+    except IndexNotFoundError as error:
+        raise UsageError(str(error)) from error
     finally:
         store.close()
     rows = [
@@ -150,7 +158,8 @@ def search(settings: Settings, question: str, k: int, hybrid: bool) -> int:
 
 
 def _cell(hit: Hit) -> str:
-    return f"{hit.doc_id}  ({hit.score:.3f})\n{hit.text[:300]}"
+    score = "BM25 only" if math.isnan(hit.score) else f"{hit.score:.3f}"
+    return f"{hit.doc_id}  ({score})\n{hit.text[:300]}"
 
 
 def evaluate(settings: Settings, model_name: str, golden_file: str | None, use_eval_pairs: bool) -> int:
@@ -184,6 +193,11 @@ def evaluate(settings: Settings, model_name: str, golden_file: str | None, use_e
     golden_count = len(golden.questions) if golden else 0
     print(f"{model_name}: {len(chunks)} chunks, {len(eval_pairs)} eval questions, {golden_count} golden questions")
     print(result.table("eval pairs").round(4).to_string())
+    return 0
+
+
+def config(settings: Settings) -> int:
+    print(default_run_config(build_definitions(settings)), end="")
     return 0
 
 

@@ -8,6 +8,8 @@ from rag_ft_pipeline.defs.dense import build_index, measure_dense
 from rag_ft_pipeline.defs.resources import EmbeddingModelResource, VectorStoreResource
 from rag_ft_pipeline.evaluation.golden import GoldenRelevance
 from rag_ft_pipeline.evaluation.scoring import EvaluationResult
+from rag_ft_pipeline.retrieval.embedding import Prompts
+from rag_ft_pipeline.retrieval.retrievers import Retriever
 from rag_ft_pipeline.retrieval.vector_store import VectorIndex
 
 GROUP = "base_model"
@@ -31,10 +33,11 @@ def base_index(
         context,
         embedding_model.load(),
         embedding_model.model_name_or_path,
-        "base",
+        Retriever.BASE,
         chunks,
         vector_store,
         embedding_model.batch_size,
+        Prompts(embedding_model.effective_query_prompt),
     )
 
 
@@ -52,7 +55,7 @@ def base_metrics(
     questions (and the golden set, when given), with an exact-search cross-check of the index."""
     return measure_dense(
         context,
-        "base",
+        Retriever.BASE,
         embedding_model.load(),
         embedding_model.effective_query_prompt,
         base_index,

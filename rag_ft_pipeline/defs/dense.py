@@ -13,7 +13,8 @@ from rag_ft_pipeline.defs.metadata import table
 from rag_ft_pipeline.defs.resources import VectorStoreResource
 from rag_ft_pipeline.evaluation.golden import GoldenRelevance
 from rag_ft_pipeline.evaluation.scoring import DenseRanker, EvaluationResult, evaluate_retriever
-from rag_ft_pipeline.retrieval.embedding import encode
+from rag_ft_pipeline.retrieval.embedding import Prompts, encode, resolve_model_path
+from rag_ft_pipeline.retrieval.published import PublishedIndex
 from rag_ft_pipeline.retrieval.vector_store import VectorIndex, collection_name
 
 
@@ -25,17 +26,20 @@ def build_index(
     chunks: Corpus,
     vector_store: VectorStoreResource,
     batch_size: int,
-    passage_prompt: str | None = None,
+    prompts: Prompts,
 ) -> dg.Output[VectorIndex]:
     """Bring the model's index in step with the current chunks (each after the model's passage
-    prompt) and publish it whole (one writer at a time): readers keep searching the previous
-    version until the new one is complete."""
+    prompt) and publish it whole (one writer at a time), also under the label `prefix` with the
+    model and its prompts: readers keep searching the previous version until the new one is complete."""
     name = collection_name(prefix, model_id)
+    published_as = PublishedIndex(prefix, "", resolve_model_path(model_id), prompts.query or "", prompts.passage or "")
     with vector_store.writing(name, context.log):
         published, update = vector_store.index(name).update(
             chunks.chunks,
-            encoder=lambda texts: encode(model, texts, batch_size=batch_size, prompt=passage_prompt),
+            encoder=lambda texts: encode(model, texts, batch_size=batch_size, prompt=prompts.passage),
             progress=progress_logger(context.log, f"embedding chunks into {name}"),
+            label=prefix,
+            details=published_as.details(),
         )
         stored = vector_store.collection(published).count()
     return dg.Output(
@@ -45,7 +49,9 @@ def build_index(
             "index": name,
             "collection": published,
             "model": model_id,
-            "passage_prompt": passage_prompt or "",
+            "label": prefix,
+            "query_prompt": prompts.query or "",
+            "passage_prompt": prompts.passage or "",
             "embedded": update.embedded,
             "encoded": update.encoded,
             "added": update.added,

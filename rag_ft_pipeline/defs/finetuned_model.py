@@ -13,6 +13,7 @@ from rag_ft_pipeline.defs.resources import EmbeddingModelResource, ProjectPathsR
 from rag_ft_pipeline.evaluation.golden import GoldenRelevance
 from rag_ft_pipeline.evaluation.scoring import EvaluationResult
 from rag_ft_pipeline.questions.dataset import DATASET_FOLDER
+from rag_ft_pipeline.retrieval.retrievers import Retriever
 from rag_ft_pipeline.retrieval.vector_store import VectorIndex
 from rag_ft_pipeline.training.checkpoints import training_fingerprint
 from rag_ft_pipeline.training.settings import TrainingSettings
@@ -121,11 +122,11 @@ def finetuned_index(
         context,
         embedding_model.load(model_path),
         model_path,
-        "finetuned",
+        Retriever.FINETUNED,
         chunks,
         vector_store,
         embedding_model.batch_size,
-        finetuned_model.prompts.passage,
+        finetuned_model.prompts,
     )
 
 
@@ -144,7 +145,7 @@ def finetuned_metrics(
     (and per embedding size, when it was trained with Matryoshka dimensions)."""
     return measure_dense(
         context,
-        "finetuned",
+        Retriever.FINETUNED,
         embedding_model.load(str(finetuned_model.model_path)),
         finetuned_model.prompts.query,
         finetuned_index,

@@ -21,6 +21,8 @@ from rag_ft_pipeline.evaluation.report import (
 )
 from rag_ft_pipeline.evaluation.scoring import EvaluationResult, fused_result
 from rag_ft_pipeline.retrieval.fusion import reciprocal_rank_fusion
+from rag_ft_pipeline.retrieval.published import publish_best
+from rag_ft_pipeline.retrieval.retrievers import MODELS, Retriever
 from rag_ft_pipeline.retrieval.vector_store import collection_name
 from rag_ft_pipeline.training.retention import remove, run_folders, runs_to_remove
 from rag_ft_pipeline.training.trainer import FineTunedModel
@@ -56,10 +58,10 @@ def comparison(
     side: the golden set first when there is one, then the synthetic eval; each difference from the
     base model with its paired bootstrap 95% interval; the best model (chosen on the golden set when
     there is one) and one verdict line. Written as comparison.json, comparison.csv and a chart."""
-    results = {"base": base_metrics, "finetuned": finetuned_metrics, "bm25": bm25_metrics}
-    for model in ("base", "finetuned"):
-        results[f"hybrid_{model}"] = fused_result(
-            f"hybrid_{model}",
+    results = {Retriever.BASE: base_metrics, Retriever.FINETUNED: finetuned_metrics, Retriever.BM25: bm25_metrics}
+    for model in MODELS:
+        results[Retriever.hybrid(model)] = fused_result(
+            Retriever.hybrid(model),
             [results[model], bm25_metrics],
             eval_pairs,
             golden_questions,
@@ -82,7 +84,9 @@ def comparison(
     write_atomic(finetuned_model.model_path.parent / "comparison.json", document)
     card = finetuned_model.model_path / "README.md"
     write_atomic(card, model_card(card.read_text() if card.exists() else "", report, str(finetuned_model.model_path)))
-    context.log.info("\n" + comparison_text(report))
+    context.log.info(report.verdict.text)
+    with vector_store.writing("publishing the best retriever", context.log):
+        publish_best(vector_store.client(), report.best_retriever)
     removed = _prune(config.keep_last_runs, finetuned_model, paths, vector_store, context)
     lead = report.blocks[0]
     values, differences = block_tables(lead)
@@ -90,7 +94,8 @@ def comparison(
         report,
         metadata={
             "verdict": report.verdict.text,
-            "best_model": report.best_model,
+            "best_retriever": report.best_retriever.value,
+            "best_model": report.best_model.value,
             "best_by": report.best_by,
             "lead": lead.name,
             "metrics": table(values.round(4), rows=None, index=True),
@@ -117,7 +122,7 @@ def _prune(
     rows = [{"what": "model", "path": p} for p in remove(models)]
     with vector_store.writing("removing old indexes", context.log):
         for folder in models:
-            index = collection_name("finetuned", str(folder / "model"))
+            index = collection_name(Retriever.FINETUNED, str(folder / "model"))
             rows += [{"what": "index", "path": name} for name in vector_store.index(index).drop()]
     rows += [{"what": "onnx export", "path": p} for p in remove(exports)]
     rows += [

@@ -59,11 +59,11 @@ def materialize_pipeline(
     instance: dg.DagsterInstance,
     selection: str | dg.AssetSelection = DEFAULT_SELECTION,
     log_level: str = "INFO",
-    op_config: dict[str, dict[str, Any]] | None = None,
+    run_config: dict[str, Any] | None = None,
 ) -> dg.ExecuteInProcessResult:
     """Materialize `selection` (default: all but the ONNX export, with checks) over all document partitions
-    in a single run, as the per-document assets' single-run backfill policy allows. `op_config`
-    sets assets' configs, e.g. {"finetuned_model": {"epochs": 1}}."""
+    in a single run, as the per-document assets' single-run backfill policy allows. `run_config`
+    is Dagster's (the launchpad's), e.g. {"ops": {"finetuned_model": {"config": {"epochs": 1}}}}."""
     recover_interrupted_runs(instance)
     keys = instance.get_dynamic_partitions(documents_partitions.name)
     every_partition = (
@@ -76,12 +76,14 @@ def materialize_pipeline(
         instance=instance,
         selection=selection,
         tags={**every_partition, **owner},
-        run_config={
-            "loggers": {"console": {"config": {"log_level": log_level}}},
-            "ops": {name: {"config": config} for name, config in (op_config or {}).items()},
-        },
+        run_config={**(run_config or {}), "loggers": {"console": {"config": {"log_level": log_level}}}},
         raise_on_error=False,
     )
+
+
+def ops_config(**configs: dict[str, Any]) -> dict[str, Any]:
+    """A run config of assets' configs: ops_config(finetuned_model={"epochs": 1})."""
+    return {"ops": {name: {"config": config} for name, config in configs.items()}}
 
 
 def latest_metadata(instance: dg.DagsterInstance, key: str) -> dict[str, Any]:

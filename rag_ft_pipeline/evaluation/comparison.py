@@ -11,9 +11,9 @@ import pandas as pd
 
 from rag_ft_pipeline.evaluation.metrics import METRICS, paired_bootstrap
 from rag_ft_pipeline.evaluation.scoring import GOLDEN_LEVELS, EvaluationResult
+from rag_ft_pipeline.retrieval.retrievers import MODELS, Retriever
 
-BASE, FINETUNED = "base", "finetuned"
-MODELS = (BASE, FINETUNED)  # what can be exported and served: a model, not a fusion
+BASE, FINETUNED = Retriever.BASE, Retriever.FINETUNED
 VERDICT_METRIC = "hit@1"
 BEST_BY = "ndcg@10"
 # Every retriever at or above this on the synthetic eval: it no longer tells them apart.
@@ -55,6 +55,7 @@ class Verdict:
     difference: float
     low: float
     high: float
+    serve: str  # the best retriever: what to serve
 
     @property
     def outcome(self) -> Outcome:
@@ -68,7 +69,7 @@ class Verdict:
     def text(self) -> str:
         return (
             f"fine-tuned vs base on {self.question_set}: {self.metric} {self.difference:+.2f} "
-            f"(95% CI {self.low:+.2f} to {self.high:+.2f}): {self.outcome}"
+            f"(95% CI {self.low:+.2f} to {self.high:+.2f}): {self.outcome}; serve {self.serve}"
         )
 
     def to_json(self) -> dict[str, object]:
@@ -79,6 +80,7 @@ class Verdict:
             "ci95_low": self.low,
             "ci95_high": self.high,
             "outcome": self.outcome,
+            "serve": self.serve,
             "text": self.text,
         }
 
@@ -86,7 +88,8 @@ class Verdict:
 @dataclass(frozen=True)
 class Comparison:
     blocks: list[Block]  # golden levels first when there is a golden set, then the synthetic eval
-    best_model: str
+    best_retriever: Retriever  # of every row, fusions included: what to serve
+    best_model: Retriever  # of the models alone: what can be exported as one
     best_by: str
     verdict: Verdict
     extra: dict[str, object] = field(default_factory=dict)
@@ -97,6 +100,7 @@ class Comparison:
     def to_json(self) -> dict[str, object]:
         return {
             "verdict": self.verdict.to_json(),
+            "best_retriever": self.best_retriever,
             "best_model": self.best_model,
             "best_by": self.best_by,
             **{_key(block.name): block.to_json() for block in self.blocks},
@@ -137,12 +141,15 @@ def compare(results: dict[str, EvaluationResult]) -> Comparison:
     if not blocks:
         raise ValueError("nothing to compare: no eval questions and no golden set")
     lead = blocks[0]
-    best = max(MODELS, key=lambda model: lead.metrics.loc[BEST_BY, model])  # a tie goes to the base
+    # A tie goes to the simpler retriever: the enumeration lists models first, the base first.
+    best = max((r for r in Retriever if r in results), key=lambda r: lead.metrics.loc[BEST_BY, r])
+    best_model = max(MODELS, key=lambda model: lead.metrics.loc[BEST_BY, model])
     difference, low, high = lead.intervals[FINETUNED][VERDICT_METRIC]
     question_set = "your golden set" if lead.name.startswith("golden") else "the synthetic eval questions"
     return Comparison(
         blocks=blocks,
-        best_model=best,
+        best_retriever=best,
+        best_model=best_model,
         best_by=f"{BEST_BY} on {lead.name}",
-        verdict=Verdict(question_set, VERDICT_METRIC, difference, low, high),
+        verdict=Verdict(question_set, VERDICT_METRIC, difference, low, high, serve=best),
     )

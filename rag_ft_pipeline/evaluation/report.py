@@ -6,8 +6,12 @@ import matplotlib.pyplot as plt
 import pandas as pd
 
 from rag_ft_pipeline.common.plots import png_bytes
-from rag_ft_pipeline.evaluation.comparison import BASE, Block, Comparison
+from rag_ft_pipeline.evaluation.comparison import BASE, BEST_BY, FINETUNED, Block, Comparison
 
+GOLDEN_ADVICE = (
+    "add a golden set of your own questions to tell them apart "
+    "(--golden-set FILE: JSON lines of question, relevant_doc_ids, answer)"
+)
 SHOWN = ["hit@1", "hit@3", "hit@10", "mrr@10", "ndcg@10", "recall@10"]
 COLORS = {
     "base": "salmon",
@@ -58,17 +62,23 @@ def block_tables(block: Block) -> tuple[pd.DataFrame, pd.DataFrame]:
 def comparison_text(comparison: Comparison) -> str:
     """The printed report: each question set's tables, golden first; a saturated synthetic eval in one line."""
     parts = []
+    golden = any(block.name.startswith("golden") for block in comparison.blocks)
     for block in comparison.blocks:
         title = f"{block.name}: {block.questions} questions"
         if block.name == "synthetic" and block.saturated:
+            advice = "trust the golden set" if golden else GOLDEN_ADVICE
             parts.append(
                 f"{title}: every retriever scores NDCG@10 ≥ 0.98 here, so these questions cannot tell the "
-                "models apart (offline questions are sentences of their own chunks); trust the golden set."
+                f"models apart (offline questions are sentences of their own chunks); {advice}."
             )
             continue
         values, differences = block_tables(block)
         parts.append(f"{title}\n{values.round(3).to_string()}\n{differences.to_string()}")
-    parts.append(f"best model by {comparison.best_by}: {comparison.best_model}")
+    lead = comparison.blocks[0].metrics.loc[BEST_BY]
+    parts.append(
+        f"best retriever by {comparison.best_by}: {comparison.best_retriever} ({lead[comparison.best_retriever]:.3f}); "
+        f"best single model: {comparison.best_model} ({lead[comparison.best_model]:.3f})"
+    )
     parts.append(comparison.verdict.text)
     return "\n\n".join(parts)
 
@@ -124,7 +134,7 @@ def model_card(card: str, comparison: Comparison, model_path: str) -> str:
     kept = card.split(CARD_MARKER)[0].rstrip()
     parts = [CARD_MARKER, "## Evaluation on this corpus", comparison.verdict.text, ""]
     for block in comparison.blocks:
-        values = block.metrics.loc[SHOWN, ["base", "finetuned"]].T.round(4)
+        values = block.metrics.loc[SHOWN, [BASE, FINETUNED]].T.round(4)
         values.index.name = "model"
         parts += [f"### {block.name}: {block.questions} questions", "", values.to_markdown(), ""]
     parts += [

@@ -1,21 +1,23 @@
-"""Answering a question from an index: the latest complete version's top chunks, optionally fused
-with BM25's ranking."""
+"""Answering a question from what a run published: a model's index (its latest complete version),
+BM25 over the same chunks, or the two fused by reciprocal rank, as the comparison scored them."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable
 
 import numpy as np
 from chromadb.api import ClientAPI
 
-from rag_ft_pipeline.common.types import Chunk
+from rag_ft_pipeline.retrieval.bm25 import BM25Index
+from rag_ft_pipeline.retrieval.embedding import EmbeddingModel, encode
 from rag_ft_pipeline.retrieval.fusion import reciprocal_rank_fusion
+from rag_ft_pipeline.retrieval.published import IndexNotFoundError, best_retriever, published_index
+from rag_ft_pipeline.retrieval.retrievers import Retriever
 from rag_ft_pipeline.retrieval.vector_store import Hit, search_collection
 from rag_ft_pipeline.retrieval.versions import IndexVersions
 
-
-class IndexNotFoundError(LookupError):
-    """No version of the index has been published yet."""
+# How deep each ranking goes before fusion: what the comparison fuses (evaluation.metrics.SEARCH_DEPTH).
+FUSION_DEPTH = 100
 
 
 def search_index(client: ClientAPI, name: str, query_embedding: np.ndarray, k: int) -> list[Hit]:
@@ -27,13 +29,48 @@ def search_index(client: ClientAPI, name: str, query_embedding: np.ndarray, k: i
     return search_collection(collection, query_embedding.reshape(1, -1), k)[0]
 
 
-def fuse_with(hits: list[Hit], lexical: list[str], chunks: Mapping[str, Chunk], k: int) -> list[Hit]:
-    """The dense hits and a lexical ranking fused by reciprocal rank: the top `k`, each with its
-    cosine score where the dense search found it (NaN where only BM25 did)."""
-    scores = {hit.chunk_id: hit.score for hit in hits}
-    fused = reciprocal_rank_fusion([[hit.chunk_id for hit in hits], lexical])
-    return [
-        Hit(chunk_id, chunks[chunk_id].doc_id, scores.get(chunk_id, float("nan")), chunks[chunk_id].text)
-        for chunk_id in fused
-        if chunk_id in chunks
-    ][:k]
+def resolve(client: ClientAPI, name: str) -> Retriever:
+    """A retriever's name, or `best`: the comparison's choice, else the fine-tuned model, else the base."""
+    if name != "best":
+        return Retriever(name)
+    for label in (Retriever.FINETUNED, Retriever.BASE):
+        try:
+            published_index(client, label)
+        except IndexNotFoundError:
+            continue
+        return best_retriever(client) or label
+    raise IndexNotFoundError("nothing published yet: run `rag-ft run` first")
+
+
+class PublishedRetriever:
+    """A retriever opened from the store as an application opens it: the published record says
+    which collection, model and prompts; BM25 indexes the texts stored in that collection."""
+
+    def __init__(
+        self, client: ClientAPI, retriever: Retriever, load: Callable[[str], EmbeddingModel], depth: int = FUSION_DEPTH
+    ) -> None:
+        index = published_index(client, retriever.model or Retriever.BASE)
+        self.collection = client.get_collection(index.collection)
+        self.retriever, self.depth = retriever, min(depth, self.collection.count())
+        self.query_prompt = index.query_prompt or None
+        self.model = load(index.model) if retriever.model else None
+        self.bm25: BM25Index | None = None
+        if retriever.uses_bm25:
+            stored = self.collection.get(include=["documents", "metadatas"])
+            self.stored = {
+                id_: Hit(id_, meta["doc_id"], float("nan"), text)
+                for id_, text, meta in zip(stored["ids"], stored["documents"], stored["metadatas"])
+            }
+            self.bm25 = BM25Index(list(self.stored), [hit.text for hit in self.stored.values()], depth)
+
+    def __call__(self, question: str, k: int) -> list[Hit]:
+        """The top `k` chunks; a fused ranking keeps each chunk's cosine where the model found it."""
+        dense: list[Hit] = []
+        if self.model is not None:
+            query = encode(self.model, [question], prompt=self.query_prompt)
+            dense = search_collection(self.collection, query, self.depth if self.bm25 else k)[0]
+        if self.bm25 is None:
+            return dense
+        by_id = {**self.stored, **{hit.chunk_id: hit for hit in dense}}
+        fused = reciprocal_rank_fusion([[hit.chunk_id for hit in dense], self.bm25([question])[0]])
+        return [by_id[chunk_id] for chunk_id in fused[:k]]

@@ -1,5 +1,6 @@
 """The `rag-ft` console script, run as a user would: in a subprocess."""
 
+import json
 import os
 import subprocess
 import sys
@@ -82,7 +83,7 @@ def test_run_registers_documents_in_its_own_persistent_dagster_home(tmp_path: Pa
 @pytest.mark.slow
 def test_search_and_evaluate_against_a_materialized_project(tmp_path: Path):
     missing = rag_ft("search", "anything", "--docs-dir", str(SAMPLE_DOCS), cwd=tmp_path)
-    assert_one_line_error(missing, "no base_index yet: run `rag-ft run`")
+    assert_one_line_error(missing, "nothing published yet: run `rag-ft run` first")
 
     run = rag_ft("run", "--docs-dir", str(SAMPLE_DOCS), "--golden-set", str(SAMPLE_GOLDEN), "--onnx", cwd=tmp_path)
     assert run.returncode == 0, run.stderr[-3000:]
@@ -91,12 +92,15 @@ def test_search_and_evaluate_against_a_materialized_project(tmp_path: Path):
     assert "ONNX int8 export of the" in run.stdout
 
     question = "How long may a sponsor take to report a fatal unexpected reaction?"
+    best = json.loads((tmp_path / "artifacts" / "comparison" / "comparison.json").read_text())["best_retriever"]
     search = rag_ft("search", question, "-k", "3", "--docs-dir", str(SAMPLE_DOCS), cwd=tmp_path)
     assert search.returncode == 0, search.stderr[-3000:]
-    assert "| base" in search.stdout and "| fine-tuned" in search.stdout
+    assert f"| {best} (best)" in search.stdout  # what the comparison said to serve, by default
     assert "adverse_event_reporting_in_clinical_trials.md" in search.stdout.split("\n+")[2]  # first row of hits
-    hybrid = rag_ft("search", question, "-k", "3", "--hybrid", "--docs-dir", str(SAMPLE_DOCS), cwd=tmp_path)
-    assert hybrid.returncode == 0 and "| base + BM25" in hybrid.stdout and "| fine-tuned + BM25" in hybrid.stdout
+    side = ["--retriever", "base", "--retriever", "hybrid_finetuned", "--retriever", "bm25"]
+    compared = rag_ft("search", question, "-k", "3", *side, "--docs-dir", str(SAMPLE_DOCS), cwd=tmp_path)
+    assert compared.returncode == 0, compared.stderr[-3000:]
+    assert "| base " in compared.stdout and "| hybrid_finetuned " in compared.stdout and "| bm25 " in compared.stdout
 
     model = next((tmp_path / "artifacts" / "finetuned_model").glob("*/model"))
     evaluate = rag_ft(

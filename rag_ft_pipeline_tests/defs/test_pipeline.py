@@ -9,7 +9,8 @@ import pytest
 from sentence_transformers import SentenceTransformer
 
 from rag_ft_pipeline.defs import build_definitions
-from rag_ft_pipeline.defs.runner import latest_metadata, materialize_pipeline, register_documents
+from rag_ft_pipeline.defs.runner import latest_metadata, materialize_pipeline, ops_config, register_documents
+from rag_ft_pipeline.retrieval.published import best_retriever, published_index
 from rag_ft_pipeline.retrieval.vector_store import collection_name
 from rag_ft_pipeline_tests.helpers import SAMPLE_DOCS, SAMPLE_GOLDEN, copy_documents, project_settings
 
@@ -25,7 +26,7 @@ def test_whole_graph_on_the_sample_corpus(tmp_path: Path):
     defs = build_definitions(settings)
     with dg.instance_for_test() as instance:
         doc_ids = register_documents(settings, instance)
-        result = materialize_pipeline(defs, instance, op_config={"finetuned_model": {"epochs": 1}})
+        result = materialize_pipeline(defs, instance, run_config=ops_config(finetuned_model={"epochs": 1}))
         assert result.success
 
         for key in defs.resolve_asset_graph().get_all_asset_keys():
@@ -47,11 +48,23 @@ def test_whole_graph_on_the_sample_corpus(tmp_path: Path):
                 assert interval["ci95_low"] <= interval["difference"] <= interval["ci95_high"]
         assert report["golden_chunk"]["questions"] == latest_metadata(instance, "golden_questions")["questions"] == 24
         assert report["best_model"] in {"base", "finetuned"} and report["best_by"] == "ndcg@10 on golden (chunk)"
+        ndcg = {name: scores["ndcg@10"] for name, scores in report["golden_chunk"]["metrics"].items()}
+        assert report["best_retriever"] in retrievers and ndcg[report["best_retriever"]] == max(ndcg.values())
         verdict = report["verdict"]
         assert verdict["question_set"] == "your golden set" and verdict["metric"] == "hit@1"
-        assert verdict["outcome"] in {"better", "worse", "no measurable change"} and verdict["text"].endswith(
-            verdict["outcome"]
-        )
+        assert verdict["outcome"] in {"better", "worse", "no measurable change"}
+        assert verdict["text"].endswith(f"{verdict['outcome']}; serve {report['best_retriever']}")
+
+        # What an application opens: each model's index by its label, with the model and its prompts,
+        # and the retriever to serve.
+        client = defs.resources["vector_store"].client()
+        for label, prompts in (("base", ("", "")), ("finetuned", ("query: ", "passage: "))):
+            published = published_index(client, label)
+            assert published.collection == latest_metadata(instance, f"{label}_index")["collection"]
+            assert (published.query_prompt, published.passage_prompt) == prompts
+        assert published.model == latest_metadata(instance, "finetuned_model")["model_path"]
+        assert best_retriever(client) == report["best_retriever"]
+        defs.resources["vector_store"].close()
         assert (settings.artifacts_dir / "comparison" / "comparison.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
         assert "hybrid_finetuned" in (settings.artifacts_dir / "comparison" / "comparison.csv").read_text()
 
@@ -117,7 +130,10 @@ def test_whole_graph_on_the_sample_corpus(tmp_path: Path):
         # Retention: another training, keeping the last run only, removes the first model and its index.
         retrain = dg.AssetSelection.assets("finetuned_model").downstream() - dg.AssetSelection.assets("onnx_model")
         again = materialize_pipeline(
-            defs, instance, retrain, op_config={"finetuned_model": {"epochs": 1}, "comparison": {"keep_last_runs": 1}}
+            defs,
+            instance,
+            retrain,
+            run_config=ops_config(finetuned_model={"epochs": 1}, comparison={"keep_last_runs": 1}),
         )
         assert again.success
         newest = Path(latest_metadata(instance, "finetuned_model")["model_path"])
@@ -125,6 +141,7 @@ def test_whole_graph_on_the_sample_corpus(tmp_path: Path):
         store = defs.resources["vector_store"]
         assert store.index(collection_name("finetuned", str(model_path))).versions() == {}
         assert store.index(collection_name("finetuned", str(newest))).current() is not None
+        assert published_index(store.client(), "finetuned").model == str(newest)  # the label moved on
         store.close()
         removed = {(r.data["what"], r.data["path"]) for r in latest_metadata(instance, "comparison")["removed"].records}
         assert ("model", str(model_path.parent)) in removed and any(what == "index" for what, _ in removed)
