@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from rag_ft_pipeline_tests.helpers import FDA_GUIDANCE, FDA_PDFS, FDA_QA_DEV
+from rag_ft_pipeline_tests.helpers import FDA_GUIDANCE, FDA_PDFS, FDA_QA_DEV, SAMPLE_DOCS, SAMPLE_GOLDEN, rag_ft
 
 
 @pytest.fixture(scope="session")
@@ -46,3 +46,14 @@ def fda_pdfs_dir() -> Path:
 @pytest.fixture(scope="session")
 def fda_qa_dev_dir() -> Path:
     return _shared(FDA_QA_DEV)
+
+
+@pytest.fixture(scope="session")
+def sample_run(tmp_path_factory) -> Path:
+    """A folder in which `rag-ft run` ran the whole pipeline on the sample, with its golden set and the
+    ONNX export, as the README's `make run` does: what the CLI's and the examples' tests read."""
+    folder = tmp_path_factory.mktemp("sample_run")
+    done = rag_ft("run", "--docs-dir", str(SAMPLE_DOCS), "--golden-set", str(SAMPLE_GOLDEN), "--onnx", cwd=folder)
+    assert done.returncode == 0, done.stderr[-3000:]
+    (folder / "stdout.txt").write_text(done.stdout)
+    return folder

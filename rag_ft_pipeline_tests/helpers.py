@@ -8,6 +8,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import urllib.request
 from collections.abc import Iterable
 from pathlib import Path
@@ -24,6 +25,7 @@ from rag_ft_pipeline.settings import DEFAULT_BASE_MODEL, Settings
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SAMPLE_DOCS = REPO_ROOT / "data" / "sample"
 SAMPLE_GOLDEN = REPO_ROOT / "data" / "sample_golden.jsonl"
+EXAMPLES = REPO_ROOT / "examples"
 SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
 FDA_GUIDANCE = SHARED_DATA / "fda-guidance"
 FDA_PDFS = SHARED_DATA / "fda-pdfs"
@@ -75,6 +77,15 @@ ASSET_GRAPH: dict[str, tuple[str, set[str]]] = {
     ),
     "onnx_model": ("export", {"comparison", "finetuned_model", "eval_pairs", "chunks", "golden_questions"}),
 }
+
+
+RAG_FT = Path(sys.executable).with_name("rag-ft")
+
+
+def rag_ft(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    """The console script as a user runs it, with none of this process's project settings."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DAGSTER_HOME", "RAG_FT_"))}
+    return subprocess.run([str(RAG_FT), *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=900)
 
 
 def locked_pdf(path: Path) -> Path:

@@ -4,7 +4,6 @@ today's defaults written out as a file to start from (`rag-ft config`)."""
 
 from __future__ import annotations
 
-import json
 import re
 import textwrap
 from pathlib import Path
@@ -109,5 +108,10 @@ def _fields(fields: dict[str, Any], values: dict[str, Any], indent: str) -> list
         if field.description:
             comment = f"{indent}# "
             lines += textwrap.wrap(field.description, 100, initial_indent=comment, subsequent_indent=comment)
-        lines.append(f"{indent}{key}: {json.dumps(value)}")
+        lines.append(f"{indent}{key}: {_yaml(value)}")
     return lines
+
+
+def _yaml(value: Any) -> str:
+    """One value in flow style, as PyYAML reads it back (JSON's 4e-05 would come back a string)."""
+    return yaml.safe_dump(value, default_flow_style=True, width=10_000).strip().removesuffix("...").strip()

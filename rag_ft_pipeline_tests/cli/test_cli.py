@@ -1,22 +1,29 @@
 """The `rag-ft` console script, run as a user would: in a subprocess."""
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import dagster as dg
 import pytest
+import yaml
 
-from rag_ft_pipeline_tests.helpers import SAMPLE_DOCS, SAMPLE_GOLDEN, copy_documents
+from rag_ft_pipeline.cli.run_config import check_run_config, load_run_config
+from rag_ft_pipeline.defs import build_definitions
+from rag_ft_pipeline.defs.runner import latest_metadata
+from rag_ft_pipeline_tests.helpers import (
+    EXAMPLES,
+    SAMPLE_DOCS,
+    SAMPLE_GOLDEN,
+    copy_documents,
+    project_settings,
+    rag_ft,
+)
 
-RAG_FT = Path(sys.executable).with_name("rag-ft")
 
-
-def rag_ft(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DAGSTER_HOME", "RAG_FT_"))}
-    return subprocess.run([str(RAG_FT), *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=900)
+def write(path: Path, text: str) -> Path:
+    path.write_text(text)
+    return path
 
 
 def assert_one_line_error(done: subprocess.CompletedProcess, *phrases: str) -> None:
@@ -81,40 +88,83 @@ def test_run_registers_documents_in_its_own_persistent_dagster_home(tmp_path: Pa
 
 
 @pytest.mark.slow
-def test_search_and_evaluate_against_a_materialized_project(tmp_path: Path):
+def test_search_and_evaluate_against_a_materialized_project(tmp_path: Path, sample_run: Path):
     missing = rag_ft("search", "anything", "--docs-dir", str(SAMPLE_DOCS), cwd=tmp_path)
     assert_one_line_error(missing, "nothing published yet: run `rag-ft run` first")
 
-    run = rag_ft("run", "--docs-dir", str(SAMPLE_DOCS), "--golden-set", str(SAMPLE_GOLDEN), "--onnx", cwd=tmp_path)
-    assert run.returncode == 0, run.stderr[-3000:]
-    assert "golden (chunk): 24 questions" in run.stdout and "fine-tuned vs base on your golden set: hit@1" in run.stdout
-    assert "hybrid_finetuned" in run.stdout and "minus base (95% CI)" in run.stdout
-    assert "ONNX int8 export of the" in run.stdout
+    run = (sample_run / "stdout.txt").read_text()
+    assert "golden (chunk): 24 questions" in run and "fine-tuned vs base on your golden set: hit@1" in run
+    assert "hybrid_finetuned" in run and "minus base (95% CI)" in run and "ONNX int8 export of the" in run
+    assert run.count("best retriever by ndcg@10") == 1  # the report is printed once
 
     question = "How long may a sponsor take to report a fatal unexpected reaction?"
-    best = json.loads((tmp_path / "artifacts" / "comparison" / "comparison.json").read_text())["best_retriever"]
-    search = rag_ft("search", question, "-k", "3", "--docs-dir", str(SAMPLE_DOCS), cwd=tmp_path)
+    best = json.loads((sample_run / "artifacts" / "comparison" / "comparison.json").read_text())["best_retriever"]
+    search = rag_ft("search", question, "-k", "3", "--docs-dir", str(SAMPLE_DOCS), cwd=sample_run)
     assert search.returncode == 0, search.stderr[-3000:]
     assert f"| {best} (best)" in search.stdout  # what the comparison said to serve, by default
     assert "adverse_event_reporting_in_clinical_trials.md" in search.stdout.split("\n+")[2]  # first row of hits
     side = ["--retriever", "base", "--retriever", "hybrid_finetuned", "--retriever", "bm25"]
-    compared = rag_ft("search", question, "-k", "3", *side, "--docs-dir", str(SAMPLE_DOCS), cwd=tmp_path)
+    compared = rag_ft("search", question, "-k", "3", *side, "--docs-dir", str(SAMPLE_DOCS), cwd=sample_run)
     assert compared.returncode == 0, compared.stderr[-3000:]
     assert "| base " in compared.stdout and "| hybrid_finetuned " in compared.stdout and "| bm25 " in compared.stdout
 
-    model = next((tmp_path / "artifacts" / "finetuned_model").glob("*/model"))
+    model = next((sample_run / "artifacts" / "finetuned_model").glob("*/model"))
     evaluate = rag_ft(
-        "evaluate", str(model), "--golden", str(SAMPLE_GOLDEN), "--docs-dir", str(SAMPLE_DOCS), cwd=tmp_path
+        "evaluate", str(model), "--golden", str(SAMPLE_GOLDEN), "--docs-dir", str(SAMPLE_DOCS), cwd=sample_run
     )
     assert evaluate.returncode == 0, evaluate.stderr[-3000:]
     assert "24 golden questions" in evaluate.stdout
     assert "eval pairs" in evaluate.stdout and "golden (document)" in evaluate.stdout and "ndcg@10" in evaluate.stdout
-    onnx = next((tmp_path / "artifacts" / "onnx_model").glob("*/model_int8.onnx")).parent
+    onnx = next((sample_run / "artifacts" / "onnx_model").glob("*/model_int8.onnx")).parent
     evaluate_onnx = rag_ft(
-        "evaluate", str(onnx), "--golden", str(SAMPLE_GOLDEN), "--docs-dir", str(SAMPLE_DOCS), cwd=tmp_path
+        "evaluate", str(onnx), "--golden", str(SAMPLE_GOLDEN), "--docs-dir", str(SAMPLE_DOCS), cwd=sample_run
     )
     assert evaluate_onnx.returncode == 0, evaluate_onnx.stderr[-3000:]
     assert "24 golden questions" in evaluate_onnx.stdout and "golden (chunk)" in evaluate_onnx.stdout
     assert_one_line_error(
-        rag_ft("evaluate", "no-such-model", "--docs-dir", str(SAMPLE_DOCS), cwd=tmp_path), "model not found"
+        rag_ft("evaluate", "no-such-model", "--docs-dir", str(SAMPLE_DOCS), cwd=sample_run), "model not found"
     )
+
+
+def test_run_config_files_are_checked_whole_before_any_work(tmp_path: Path):
+    docs = copy_documents(sorted(SAMPLE_DOCS.glob("*.md"))[:1], tmp_path / "docs")
+    defaults = rag_ft("config", "--docs-dir", str(docs), cwd=tmp_path)
+    assert defaults.returncode == 0, defaults.stderr[-2000:]
+    printed = yaml.safe_load(defaults.stdout)
+    assert printed["ops"]["finetuned_model"]["config"]["batch_size"] == 128
+    assert "# Wall-clock budget" in defaults.stdout and "api_key" not in defaults.stdout
+    defs = build_definitions(project_settings(docs, tmp_path))
+    for path in [*sorted(EXAMPLES.glob("*.yaml")), write(tmp_path / "defaults.yaml", defaults.stdout)]:
+        check_run_config(defs, load_run_config(path), path)  # every quickstart, and the defaults, as given
+
+    cases = {
+        "ops:\n  finetuned_model:\n    config:\n      max_train_minuts: 3\n": (
+            'unexpected config entry "max_train_minuts"',
+            "valid keys: batch_size",
+        ),
+        "ops:\n  finetuned_model:\n    config:\n      max_train_minutes: -3\n": (
+            "ops.finetuned_model.config.max_train_minutes: Input should be greater than 0",
+        ),
+        "resources:\n  question_generator:\n    config:\n      instructor_mode: xml\n": ("instructor_mode",),
+        "ops: [1\n": ("bad.yaml, line 2: not YAML",),
+    }
+    for text, phrases in cases.items():
+        bad = write(tmp_path / "bad.yaml", text)
+        assert_one_line_error(rag_ft("run", "--docs-dir", str(docs), "--config", str(bad), cwd=tmp_path), *phrases)
+    assert not (tmp_path / "artifacts" / "chunks").exists()  # refused before any work
+
+
+def test_a_run_config_sets_assets_and_resources(tmp_path: Path):
+    docs = copy_documents(sorted(SAMPLE_DOCS.glob("*.md"))[:1], tmp_path / "docs")
+    config = write(
+        tmp_path / "run.yaml",
+        "ops:\n  chunks:\n    config:\n      max_tokens: 64\n  finetuned_model:\n    config:\n      epochs: 1\n"
+        "resources:\n  question_generator:\n    config:\n      generator: offline\n      domain: aviation\n",
+    )
+    selection = "key:clean_markdown or key:chunks or key:question_pairs"  # finetuned_model's config is left out
+    done = rag_ft("run", "--docs-dir", str(docs), "--select", selection, "--config", str(config), cwd=tmp_path)
+    assert done.returncode == 0, done.stderr[-3000:]
+    with dg.DagsterInstance.from_config(str(tmp_path / "artifacts" / "dagster_home")) as instance:
+        assert latest_metadata(instance, "chunks")["max_tokens"] == 64
+        assert latest_metadata(instance, "chunks")["tokens_max"] <= 64
+        assert latest_metadata(instance, "question_pairs")["generator_settings"]["domain"] == "aviation"
