@@ -49,8 +49,11 @@ def build(chroma_path: str, name: str = "best", k: int = 5) -> BaseRetriever:
     dense = VectorStoreIndex.from_vector_store(store, embed_model=embeddings).as_retriever(similarity_top_k=depth)
     if not retriever.uses_bm25:
         return dense
-    # The report's BM25: bm25s, English stop words, no stemming.
-    bm25 = BM25Retriever.from_defaults(nodes=store.get_nodes(None), similarity_top_k=depth, skip_stemming=True)
+    nodes = store.get_nodes(None)
+    for node in nodes:  # the report's BM25 reads the text alone (LlamaIndex's adds the metadata)
+        node.excluded_embed_metadata_keys = list(node.metadata)
+    # bm25s, English stop words, no stemming: the report's BM25.
+    bm25 = BM25Retriever.from_defaults(nodes=nodes, similarity_top_k=depth, skip_stemming=True)
     return FusedRetriever([bm25] if retriever.model is None else [dense, bm25])
 
 

@@ -55,7 +55,7 @@ def base_metrics(
     questions (and the golden set, when given), with an exact-search cross-check of the index."""
     return measure_dense(
         context,
-        Retriever.BASE,
+        Retriever.BASE.value,
         embedding_model.load(),
         embedding_model.effective_query_prompt,
         base_index,

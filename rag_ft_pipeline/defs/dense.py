@@ -15,6 +15,7 @@ from rag_ft_pipeline.evaluation.golden import GoldenRelevance
 from rag_ft_pipeline.evaluation.scoring import DenseRanker, EvaluationResult, evaluate_retriever
 from rag_ft_pipeline.retrieval.embedding import Prompts, encode, resolve_model_path
 from rag_ft_pipeline.retrieval.published import PublishedIndex
+from rag_ft_pipeline.retrieval.retrievers import Retriever
 from rag_ft_pipeline.retrieval.vector_store import VectorIndex, collection_name
 
 
@@ -22,23 +23,25 @@ def build_index(
     context: dg.AssetExecutionContext,
     model: SentenceTransformer,
     model_id: str,
-    prefix: str,
+    label: Retriever,
     chunks: Corpus,
     vector_store: VectorStoreResource,
     batch_size: int,
     prompts: Prompts,
 ) -> dg.Output[VectorIndex]:
     """Bring the model's index in step with the current chunks (each after the model's passage
-    prompt) and publish it whole (one writer at a time), also under the label `prefix` with the
+    prompt) and publish it whole (one writer at a time), also under its label (base, finetuned) with the
     model and its prompts: readers keep searching the previous version until the new one is complete."""
-    name = collection_name(prefix, model_id)
-    published_as = PublishedIndex(prefix, "", resolve_model_path(model_id), prompts.query or "", prompts.passage or "")
+    name = collection_name(label.value, model_id)
+    published_as = PublishedIndex(
+        label.value, "", resolve_model_path(model_id), prompts.query or "", prompts.passage or ""
+    )
     with vector_store.writing(name, context.log):
         published, update = vector_store.index(name).update(
             chunks.chunks,
             encoder=lambda texts: encode(model, texts, batch_size=batch_size, prompt=prompts.passage),
             progress=progress_logger(context.log, f"embedding chunks into {name}"),
-            label=prefix,
+            label=label.value,
             details=published_as.details(),
         )
         stored = vector_store.collection(published).count()
@@ -49,7 +52,7 @@ def build_index(
             "index": name,
             "collection": published,
             "model": model_id,
-            "label": prefix,
+            "label": label.value,
             "query_prompt": prompts.query or "",
             "passage_prompt": prompts.passage or "",
             "embedded": update.embedded,

@@ -145,7 +145,7 @@ def finetuned_metrics(
     (and per embedding size, when it was trained with Matryoshka dimensions)."""
     return measure_dense(
         context,
-        Retriever.FINETUNED,
+        Retriever.FINETUNED.value,
         embedding_model.load(str(finetuned_model.model_path)),
         finetuned_model.prompts.query,
         finetuned_index,

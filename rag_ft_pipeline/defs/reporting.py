@@ -58,10 +58,14 @@ def comparison(
     side: the golden set first when there is one, then the synthetic eval; each difference from the
     base model with its paired bootstrap 95% interval; the best model (chosen on the golden set when
     there is one) and one verdict line. Written as comparison.json, comparison.csv and a chart."""
-    results = {Retriever.BASE: base_metrics, Retriever.FINETUNED: finetuned_metrics, Retriever.BM25: bm25_metrics}
+    results = {
+        Retriever.BASE.value: base_metrics,
+        Retriever.FINETUNED.value: finetuned_metrics,
+        Retriever.BM25.value: bm25_metrics,
+    }
     for model in MODELS:
-        results[Retriever.hybrid(model)] = fused_result(
-            Retriever.hybrid(model),
+        results[Retriever.hybrid(model).value] = fused_result(
+            Retriever.hybrid(model).value,
             [results[model], bm25_metrics],
             eval_pairs,
             golden_questions,
@@ -86,7 +90,7 @@ def comparison(
     write_atomic(card, model_card(card.read_text() if card.exists() else "", report, str(finetuned_model.model_path)))
     context.log.info(report.verdict.text)
     with vector_store.writing("publishing the best retriever", context.log):
-        publish_best(vector_store.client(), report.best_retriever)
+        publish_best(vector_store.client(), Retriever(report.best_retriever))
     removed = _prune(config.keep_last_runs, finetuned_model, paths, vector_store, context)
     lead = report.blocks[0]
     values, differences = block_tables(lead)
@@ -94,8 +98,8 @@ def comparison(
         report,
         metadata={
             "verdict": report.verdict.text,
-            "best_retriever": report.best_retriever.value,
-            "best_model": report.best_model.value,
+            "best_retriever": report.best_retriever,
+            "best_model": report.best_model,
             "best_by": report.best_by,
             "lead": lead.name,
             "metrics": table(values.round(4), rows=None, index=True),
@@ -122,7 +126,7 @@ def _prune(
     rows = [{"what": "model", "path": p} for p in remove(models)]
     with vector_store.writing("removing old indexes", context.log):
         for folder in models:
-            index = collection_name(Retriever.FINETUNED, str(folder / "model"))
+            index = collection_name(Retriever.FINETUNED.value, str(folder / "model"))
             rows += [{"what": "index", "path": name} for name in vector_store.index(index).drop()]
     rows += [{"what": "onnx export", "path": p} for p in remove(exports)]
     rows += [

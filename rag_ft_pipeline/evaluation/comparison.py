@@ -88,8 +88,8 @@ class Verdict:
 @dataclass(frozen=True)
 class Comparison:
     blocks: list[Block]  # golden levels first when there is a golden set, then the synthetic eval
-    best_retriever: Retriever  # of every row, fusions included: what to serve
-    best_model: Retriever  # of the models alone: what can be exported as one
+    best_retriever: str  # of every row, fusions included: what to serve
+    best_model: str  # of the models alone: what can be exported as one
     best_by: str
     verdict: Verdict
     extra: dict[str, object] = field(default_factory=dict)
@@ -142,8 +142,8 @@ def compare(results: dict[str, EvaluationResult]) -> Comparison:
         raise ValueError("nothing to compare: no eval questions and no golden set")
     lead = blocks[0]
     # A tie goes to the simpler retriever: the enumeration lists models first, the base first.
-    best = max((r for r in Retriever if r in results), key=lambda r: lead.metrics.loc[BEST_BY, r])
-    best_model = max(MODELS, key=lambda model: lead.metrics.loc[BEST_BY, model])
+    best = max((r for r in Retriever if r in results), key=lambda r: lead.metrics.loc[BEST_BY, r]).value
+    best_model = max(MODELS, key=lambda model: lead.metrics.loc[BEST_BY, model]).value
     difference, low, high = lead.intervals[FINETUNED][VERDICT_METRIC]
     question_set = "your golden set" if lead.name.startswith("golden") else "the synthetic eval questions"
     return Comparison(
