@@ -9,6 +9,7 @@ import pandas as pd
 from rag_ft_pipeline.common.files import write_atomic
 from rag_ft_pipeline.common.types import Corpus
 from rag_ft_pipeline.defs.dense import build_index, measure_dense
+from rag_ft_pipeline.defs.metadata import image
 from rag_ft_pipeline.defs.resources import EmbeddingModelResource, ProjectPathsResource, VectorStoreResource
 from rag_ft_pipeline.evaluation.golden import GoldenRelevance
 from rag_ft_pipeline.evaluation.scoring import EvaluationResult
@@ -16,6 +17,7 @@ from rag_ft_pipeline.questions.dataset import DATASET_FOLDER
 from rag_ft_pipeline.retrieval.retrievers import Retriever
 from rag_ft_pipeline.retrieval.vector_store import VectorIndex
 from rag_ft_pipeline.training.checkpoints import training_fingerprint
+from rag_ft_pipeline.training.curves import curves_png
 from rag_ft_pipeline.training.settings import TrainingSettings
 from rag_ft_pipeline.training.trainer import FineTunedModel, train_model, validation_corpus
 
@@ -73,6 +75,7 @@ def finetuned_model(
             indent=2,
         ),
     )
+    write_atomic(run_folder / "training_curves.csv", result.curves.to_csv(index=False))
     plan = result.plan
     return dg.Output(
         FineTunedModel(
@@ -104,8 +107,22 @@ def finetuned_model(
             "query_prompt": prompts.query or "",
             "passage_prompt": prompts.passage or "",
             "best_validation_ndcg@10": result.best_validation_ndcg,
+            "training_curves": image(curves_png(result.curves), "training loss and validation NDCG@10 by step"),
+            "curves_path": dg.MetadataValue.path(str(run_folder / "training_curves.csv")),
+            **tracker_metadata(result.tracker),
         },
     )
+
+
+def tracker_metadata(tracker: dict[str, str]) -> dict[str, dg.MetadataValue]:
+    """Where report_to sent the run, as something to open: TensorBoard's command, or the run's name."""
+    if "logdir" in tracker:
+        return {
+            "tracker": dg.MetadataValue.text(tracker["tracker"]),
+            "tracker_run": dg.MetadataValue.path(tracker["logdir"]),
+            "open_with": dg.MetadataValue.text(f"tensorboard --logdir {tracker['logdir']}"),
+        }
+    return {name if name == "tracker" else "tracker_run": dg.MetadataValue.text(v) for name, v in tracker.items()}
 
 
 @dg.asset(group_name=GROUP, kinds={"chromadb", "sentencetransformers"}, pool="vector_store")

@@ -87,7 +87,8 @@ def comparison(
     # model's card says how it scored here.
     write_atomic(finetuned_model.model_path.parent / "comparison.json", document)
     card = finetuned_model.model_path / "README.md"
-    write_atomic(card, model_card(card.read_text() if card.exists() else "", report, str(finetuned_model.model_path)))
+    previous = card.read_text() if card.exists() else ""
+    write_atomic(card, model_card(previous, report, str(finetuned_model.model_path), finetuned_model.prompts))
     context.log.info(report.verdict.text)
     with vector_store.writing("publishing the best retriever", context.log):
         publish_best(vector_store.client(), Retriever(report.best_retriever))

@@ -7,6 +7,7 @@ import pandas as pd
 
 from rag_ft_pipeline.common.plots import png_bytes
 from rag_ft_pipeline.evaluation.comparison import BASE, BEST_BY, FINETUNED, Block, Comparison
+from rag_ft_pipeline.retrieval.embedding import Prompts
 
 GOLDEN_ADVICE = (
     "add a golden set of your own questions to tell them apart "
@@ -128,26 +129,54 @@ def comparison_chart_png(comparison: Comparison) -> bytes:
 CARD_MARKER = "<!-- rag_ft_pipeline: evaluation on this corpus -->"
 
 
-def model_card(card: str, comparison: Comparison, model_path: str) -> str:
+def model_card(card: str, comparison: Comparison, model_path: str, prompts: Prompts) -> str:
     """The model's card with a section (replacing an earlier one) on how base and fine-tuned scored
-    on this corpus's golden and synthetic questions, and how to load the model."""
+    on this corpus's golden and synthetic questions, and how to use the model with its prompts."""
     kept = card.split(CARD_MARKER)[0].rstrip()
     parts = [CARD_MARKER, "## Evaluation on this corpus", comparison.verdict.text, ""]
     for block in comparison.blocks:
         values = block.metrics.loc[SHOWN, [BASE, FINETUNED]].T.round(4)
         values.index.name = "model"
         parts += [f"### {block.name}: {block.questions} questions", "", values.to_markdown(), ""]
-    parts += [
-        "## Load it",
+    return f"{kept}\n\n" + "\n".join([*parts, *usage(model_path, prompts)])
+
+
+def usage(model_path: str, prompts: Prompts) -> list[str]:
+    """How to embed with the model in each framework, its prompts included: most frameworks leave a
+    model's saved prompts out unless told to use them."""
+    query, passage = prompts.query or "", prompts.passage or ""
+    need = (
+        f"It was trained with prompts: `{query!r}` before each question and `{passage!r}` before each "
+        "passage. Put them there, or it loses part of its gain: the calls below do."
+        if query or passage
+        else "It uses no prompts."
+    )
+    return [
+        "## Use it",
+        "",
+        need,
         "",
         "```python",
+        "# sentence-transformers: the prompts are saved in the model",
         "from sentence_transformers import SentenceTransformer",
-        "",
         f'model = SentenceTransformer("{model_path}")',
-        "# encode_query puts the model's query prompt (if it has one) before each question",
         'questions = model.encode_query(["How fast must a fatal unexpected reaction be reported?"])',
         'passages = model.encode_document(["Report each fatal unexpected reaction within 7 days."])',
+        "",
+        "# LangChain (langchain-huggingface)",
+        "from langchain_huggingface import HuggingFaceEmbeddings",
+        "embeddings = HuggingFaceEmbeddings(",
+        f'    model_name="{model_path}",',
+        f'    encode_kwargs={{"prompt": {passage!r}}},',
+        f'    query_encode_kwargs={{"prompt": {query!r}}},',
+        ")",
+        "",
+        "# LlamaIndex (llama-index-embeddings-huggingface)",
+        "from llama_index.embeddings.huggingface import HuggingFaceEmbedding",
+        f'embed_model = HuggingFaceEmbedding(model_name="{model_path}", query_instruction={query!r}, '
+        f"text_instruction={passage!r})",
         "```",
         "",
+        "Chroma's `SentenceTransformerEmbeddingFunction` puts no prompt anywhere: see `examples/chroma_app.py`.",
+        "",
     ]
-    return f"{kept}\n\n" + "\n".join(parts)

@@ -15,7 +15,8 @@ from rag_ft_pipeline.training.settings import TrainingSettings
 def training_fingerprint(base_model_path: str, settings: TrainingSettings, train: pd.DataFrame) -> str:
     """Same model, settings and data: the same training, so its checkpoints can be resumed."""
     data = pd.util.hash_pandas_object(train[["query", "positive"]], index=False).to_numpy().tobytes()
-    key = json.dumps([base_model_path, settings.model_dump()], sort_keys=True).encode() + data
+    # Where the curves are reported does not change the training: a run resumes whichever it names.
+    key = json.dumps([base_model_path, settings.model_dump(exclude={"report_to"})], sort_keys=True).encode() + data
     return hashlib.sha256(key).hexdigest()[:16]
 
 

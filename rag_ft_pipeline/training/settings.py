@@ -88,6 +88,12 @@ class TrainingSettings(BaseModel):
         description="Wall-clock budget, turned into steps from the measured speed of the first steps. "
         "None: 20 minutes on a CPU, no limit (all epochs) on a GPU.",
     )
+    report_to: Literal["none", "tensorboard", "mlflow", "trackio"] = Field(
+        default="none",
+        description="Hand the run's loss and validation curves to a tracker as it trains: tensorboard (files in "
+        "the run's folder, tensorboard --logdir), mlflow (MLFLOW_TRACKING_URI; pip install mlflow) or trackio "
+        "(pip install trackio). The curves are in the asset's metadata either way.",
+    )
     precision: Literal["auto", "fp32", "bf16"] = Field(
         default="auto",
         description="auto: fp16 on a GPU; on a CPU with native bf16, whichever of fp32 and bf16 autocast "

@@ -33,6 +33,7 @@ from rag_ft_pipeline.retrieval.embedding import NO_PROMPTS, Prompts
 from rag_ft_pipeline.training.batching import DocumentBatchSampler
 from rag_ft_pipeline.training.budget import Precision, TrainingPlan, on_gpu, plan_training
 from rag_ft_pipeline.training.checkpoints import resumable_checkpoint
+from rag_ft_pipeline.training.curves import training_curves
 from rag_ft_pipeline.training.settings import TrainingSettings
 
 VALIDATION_NAME = "validation"
@@ -51,6 +52,8 @@ class TrainingResult:
     best_validation_ndcg: float | None
     plan: TrainingPlan
     batch_size: int
+    curves: pd.DataFrame  # the loss and validation NDCG@10 by step (training.curves)
+    tracker: dict[str, str]  # where report_to sent the run: tensorboard's folder, the run name
 
     @property
     def pairs_per_second(self) -> float:
@@ -194,9 +197,10 @@ def _arguments(
     evaluate: bool,
     column_prompts: dict[str, str] | None,
     batch_sampler: BatchSamplers | Callable[..., DocumentBatchSampler] = BatchSamplers.NO_DUPLICATES,
+    run_name: str | None = None,
 ) -> SentenceTransformerTrainingArguments:
     """Evaluation and checkpoints per epoch for the full recipe; under a budget shorter than two
-    epochs, checkpoints every few minutes (for resuming) and one evaluation at the end."""
+    epochs, a checkpoint (for resuming) and an evaluation (for the validation curve) every few minutes."""
     per_epoch = save_steps is None
     return SentenceTransformerTrainingArguments(
         output_dir=str(checkpoint_dir),
@@ -212,14 +216,17 @@ def _arguments(
         # Duplicate texts in one batch would be scored as each other's negatives.
         batch_sampler=batch_sampler,
         prompts=column_prompts,
-        eval_strategy="epoch" if per_epoch and evaluate else "no",
+        eval_strategy=("epoch" if per_epoch else "steps") if evaluate else "no",
+        eval_steps=save_steps,
         save_strategy="epoch" if per_epoch else "steps",
         save_steps=save_steps or 500,
         save_total_limit=2,
         load_best_model_at_end=per_epoch and evaluate,
         metric_for_best_model=BEST_METRIC if per_epoch and evaluate else None,
         logging_steps=max(1, min(steps, 400) // 8),
-        report_to="none",
+        # TensorBoard is given its own callback (train_model), so that its files outlive the checkpoints.
+        report_to="none" if settings.report_to in ("none", "tensorboard") else settings.report_to,
+        run_name=run_name,
         seed=settings.seed,
         disable_tqdm=True,
     )
@@ -278,6 +285,7 @@ def train_model(
     sampler = _batch_sampler(settings, train, dataset)
     steps_per_epoch = max(1, len(dataset) // settings.batch_size)
     checkpoint, resumed_from = resumable_checkpoint(checkpoint_dir)
+    tensorboard_dir = output_dir / "tensorboard"
 
     def trainer_for(
         precision: Precision, steps: int, save_steps: int | None, batch_size: int | None = None
@@ -292,10 +300,16 @@ def train_model(
             evaluator is not None,
             column_prompts(prompts, dataset.column_names),
             sampler,
+            output_dir.name,
         )
         trainer = SentenceTransformerTrainer(
             model=model, args=args, train_dataset=dataset, loss=loss, evaluator=evaluator, callbacks=[_LogProgress(log)]
         )
+        if settings.report_to == "tensorboard":  # imported here: tensorboard is an optional package
+            from torch.utils.tensorboard import SummaryWriter
+            from transformers.integrations import TensorBoardCallback
+
+            trainer.add_callback(TensorBoardCallback(SummaryWriter(str(tensorboard_dir))))
         trainer.remove_callback(PrinterCallback)  # its raw dicts would duplicate the log lines above
         return trainer
 
@@ -315,9 +329,11 @@ def train_model(
     started = time.perf_counter()
     trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
     seconds = time.perf_counter() - started
+    history = list(trainer.state.log_history)
     best = trainer.state.best_metric
     if best is None and evaluator is not None:  # no per-epoch evaluation: score the final model once
         best = evaluator(model).get(BEST_METRIC.removeprefix("eval_"))
+        history.append({"step": trainer.state.global_step, BEST_METRIC: best})
     # What it was trained with, replacing any the base model saved, so that `encode_query`,
     # `encode_document` (and this project's tools) put exactly that before queries and passages.
     model.prompts.update(prompts.saved())
@@ -334,4 +350,15 @@ def train_model(
         best_validation_ndcg=float(best) if best is not None else None,
         plan=plan,
         batch_size=settings.batch_size,
+        curves=training_curves(history, BEST_METRIC),
+        tracker=_tracker(settings.report_to, output_dir.name, tensorboard_dir),
     )
+
+
+def _tracker(report_to: str, run_name: str, tensorboard_dir: Path) -> dict[str, str]:
+    """Where the run went: the folder for `tensorboard --logdir`, or the run's name in MLflow or trackio."""
+    if report_to == "none":
+        return {}
+    if report_to == "tensorboard":
+        return {"tracker": report_to, "logdir": str(tensorboard_dir)}
+    return {"tracker": report_to, "run_name": run_name}

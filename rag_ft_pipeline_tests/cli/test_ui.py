@@ -216,6 +216,9 @@ def test_the_ui_from_the_readme_in_a_real_browser(tmp_path: Path, browser):
         ui.open("/assets/chunks?view=events")
         ui.show_markdown_image("tokens per chunk")
         ui.shot("06_chunks_histogram")
+        ui.open("/assets/finetuned_model?view=events")
+        ui.show_markdown_image("training loss and validation NDCG@10 by step")
+        ui.shot("07_training_curves")
 
         # The documents sensor, switched on in the UI; a new document lands; the daemon runs it.
         ui.open("/locations/rag_ft_pipeline/sensors/documents_folder_sensor")

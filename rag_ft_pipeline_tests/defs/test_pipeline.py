@@ -5,6 +5,7 @@ from pathlib import Path
 
 import dagster as dg
 import datasets
+import pandas as pd
 import pytest
 from sentence_transformers import SentenceTransformer
 
@@ -85,9 +86,14 @@ def test_whole_graph_on_the_sample_corpus(tmp_path: Path):
         assert latest_metadata(instance, "base_metrics")["query_prompt"] == ""
         assert latest_metadata(instance, "base_index")["passage_prompt"] == ""
         assert model_meta["limited_by"] == "epochs" and model_meta["steps"] == model_meta["planned_steps"] > 0
+        curves = pd.read_csv(model_meta["curves_path"])  # and as a plot, the UI test looks at it
+        assert curves["step"].max() == model_meta["steps"] and curves["loss"].notna().any()
+        assert curves["validation_ndcg@10"].dropna().iloc[-1] == pytest.approx(model_meta["best_validation_ndcg@10"])
         card = (model_path / "README.md").read_text()
         assert "## Evaluation on this corpus" in card and "### golden (chunk): 24 questions" in card
         assert report["verdict"]["text"] in card and f'SentenceTransformer("{model_path}")' in card
+        assert "trained with prompts: `'query: '` before each question and `'passage: '`" in card
+        assert """query_encode_kwargs={"prompt": 'query: '}""" in card and "text_instruction='passage: '" in card
 
         # The pairs beside the model, as a Hugging Face dataset with a card.
         pairs = datasets.load_dataset(str(model_path.parent / "dataset"))

@@ -13,6 +13,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from sentence_transformers import SentenceTransformer
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from rag_ft_pipeline.ingestion.chunking import chunk_document
 from rag_ft_pipeline.ingestion.conversion import convert_document
@@ -21,6 +22,7 @@ from rag_ft_pipeline.questions.inverse_cloze import InverseClozeGenerator
 from rag_ft_pipeline.retrieval.embedding import BGE_QUERY_INSTRUCTION, NO_PROMPTS, Prompts, resolve_model_path
 from rag_ft_pipeline.settings import DEFAULT_BASE_MODEL
 from rag_ft_pipeline.training.checkpoints import training_fingerprint
+from rag_ft_pipeline.training.curves import curves_png
 from rag_ft_pipeline.training.settings import TrainingSettings
 from rag_ft_pipeline.training.trainer import column_prompts, train_model, training_dataset
 from rag_ft_pipeline_tests.helpers import SAMPLE_DOCS
@@ -167,3 +169,26 @@ def test_a_killed_training_resumes_from_its_last_checkpoint(tmp_path: Path, pair
     outcome = json.loads(second.stdout.strip().splitlines()[-1])
     assert outcome["resumed_from_step"] >= 4 and outcome["steps"] == 10  # 40 pairs / 4 per batch
     assert SentenceTransformer(str(run / "model")).encode(["x"]).shape == (1, 384)
+
+
+def test_the_curves_are_recorded_and_handed_to_tensorboard(tmp_path: Path, pairs: pd.DataFrame):
+    train, validation = pairs.iloc[:24], pairs.iloc[24:30]
+    corpus = dict(zip(pairs["chunk_id"], pairs["text"]))
+    settings = TrainingSettings(
+        epochs=1, batch_size=4, checkpoint_every_steps=2, precision="fp32", report_to="tensorboard"
+    )
+    result = train_model(MODEL, train, validation, corpus, tmp_path / "ckpt", tmp_path / "run", settings, LOG)
+    curves = result.curves
+    assert curves["step"].tolist() == list(range(1, 7)) and curves["loss"].notna().all()  # 6 steps, each logged
+    validated = curves.dropna(subset=["validation_ndcg@10"])
+    assert validated["step"].tolist() == [2, 4, 6]  # at each checkpoint, the last one being the final model's
+    assert validated["validation_ndcg@10"].iloc[-1] == pytest.approx(result.best_validation_ndcg)
+    assert curves_png(curves)[:8] == b"\x89PNG\r\n\x1a\n"
+
+    logdir = Path(result.tracker["logdir"])
+    assert result.tracker["tracker"] == "tensorboard" and logdir == tmp_path / "run" / "tensorboard"
+    events = EventAccumulator(str(logdir))
+    events.Reload()
+    assert {"train/loss", "eval/validation_cosine_ndcg@10"} <= set(events.Tags()["scalars"])
+    logged = [event.value for event in events.Scalars("train/loss")]
+    assert logged == pytest.approx(curves["loss"].tolist(), rel=1e-5)
