@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 import dagster as dg
+import numpy as np
 import pandas as pd
 
 from benchmarks.common import (  # before rag_ft_pipeline: it sets the offline environment
@@ -45,13 +46,18 @@ from benchmarks.common import (  # before rag_ft_pipeline: it sets the offline e
     require_success,
     run_alone,
 )
+from rag_ft_pipeline.common.types import Chunk
 from rag_ft_pipeline.defs import build_definitions
 from rag_ft_pipeline.defs.ingestion import current_document_ids
 from rag_ft_pipeline.defs.io_managers import CHUNKS_IO_MANAGER
 from rag_ft_pipeline.defs.runner import latest_metadata, materialize_pipeline, ops_config, register_documents
+from rag_ft_pipeline.evaluation.golden import GoldenRelevance
 from rag_ft_pipeline.evaluation.metrics import paired_bootstrap
-from rag_ft_pipeline.evaluation.scoring import fused_result
+from rag_ft_pipeline.evaluation.scoring import EvaluationResult, evaluate_embeddings, fused_result
+from rag_ft_pipeline.retrieval.embedding import encode, load_model
 from rag_ft_pipeline.retrieval.fusion import reciprocal_rank_fusion
+from rag_ft_pipeline.retrieval.retrievers import Retriever
+from rag_ft_pipeline.retrieval.vector_store import collection_name
 
 NAME = "quality"
 METRICS = ["hit@1", "hit@3", "hit@10", "mrr@10", "ndcg@10", "recall@10"]
@@ -129,6 +135,27 @@ def synthetic(args: argparse.Namespace) -> Result:
     )
 
 
+def without_prompts(
+    defs: dg.Definitions, model_path: str, chunks: list[Chunk], golden_set: GoldenRelevance
+) -> dict[str, EvaluationResult]:
+    """The fine-tuned model as most frameworks call it unless told otherwise (encode() with no
+    prompt): its questions bare against the index the pipeline published (passages with their
+    prompt), and everything bare (an index rebuilt with such a call). Exact search."""
+    model = load_model(model_path)
+    store = defs.resources["vector_store"]
+    index = store.index(collection_name(Retriever.FINETUNED.value, model_path)).current()
+    stored = index.get(ids=[c.chunk_id for c in chunks], include=["embeddings"])
+    by_id = dict(zip(stored["ids"], stored["embeddings"]))
+    store.close()
+    published = np.asarray([by_id[c.chunk_id] for c in chunks], dtype=np.float32)
+    bare = encode(model, [c.text for c in chunks], batch_size=64)
+    no_eval = pd.DataFrame({"query": [], "chunk_id": []})
+    return {
+        name: evaluate_embeddings(name, passages, lambda q: encode(model, q), chunks, no_eval, golden_set)
+        for name, passages in (("finetuned, bare questions", published), ("finetuned, no prompts", bare))
+    }
+
+
 def halves(documents: list[str]) -> dict[str, set[str]]:
     """fda-qa-dev's documents by name: even positions tuned on, odd positions held out."""
     ordered = sorted(documents)
@@ -183,17 +210,18 @@ def golden(args: argparse.Namespace) -> Result:
             load = lambda key: defs.load_asset_value(key, instance=instance)  # noqa: E731
             results = {name: load(f"{name}_metrics") for name in MODELS}
             golden_set, eval_pairs = load("golden_questions"), load("eval_pairs")
-            doc_of = defs.resources[CHUNKS_IO_MANAGER].corpus(current_document_ids(instance)).doc_of
+            corpus = defs.resources[CHUNKS_IO_MANAGER].corpus(current_document_ids(instance))
             for model in ("base", "finetuned"):
                 results[f"hybrid_{model}"] = fused_result(
                     f"hybrid_{model}",
                     [results[model], results["bm25"]],
                     eval_pairs,
                     golden_set,
-                    doc_of,
+                    corpus.doc_of,
                     reciprocal_rank_fusion,
                 )
             trained = latest_metadata(instance, "finetuned_model")
+            results.update(without_prompts(defs, trained["model_path"], corpus.chunks, golden_set))
             chunk_count = latest_metadata(instance, "chunks")["dagster/row_count"]
             human_pairs = latest_metadata(instance, "human_question_pairs")["dagster/row_count"]
             report = json.loads((settings.artifacts_dir / "comparison" / "comparison.json").read_text())

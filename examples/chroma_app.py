@@ -3,7 +3,7 @@
 .venv/bin/python examples/chroma_app.py "How fast must a fatal unexpected reaction be reported?"
 """
 
-import argparse
+import sys
 
 import chromadb
 from chromadb.api.models.Collection import Collection
@@ -32,12 +32,8 @@ def build(chroma_path: str, label: str = "finetuned") -> Collection:
     return client.get_collection(index.collection, embedding_function=function)
 
 
-if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("question")
-    parser.add_argument("--chroma", default="artifacts/chroma", help="the run's vector store")
-    parser.add_argument("--index", default="finetuned", choices=["base", "finetuned"])
-    args = parser.parse_args()
-    found = build(args.chroma, args.index).query(query_texts=[args.question], n_results=5)
+if __name__ == "__main__":  # QUESTION [CHROMA_PATH] [base|finetuned]
+    question, chroma, label = [*sys.argv[1:], None, None][:3]
+    found = build(chroma or "artifacts/chroma", label or "finetuned").query(query_texts=[question], n_results=5)
     for chunk_id, text in zip(found["ids"][0], found["documents"][0]):
         print(f"{chunk_id}: {text[:200]}")

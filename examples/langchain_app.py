@@ -2,12 +2,13 @@
 
     .venv/bin/pip install -e '.[rag]'
     .venv/bin/python examples/langchain_app.py "How fast must a fatal unexpected reaction be reported?"
+    .venv/bin/python examples/langchain_app.py "..." artifacts/chroma hybrid_finetuned  # another retriever
 
 The labels `base` and `finetuned` always name a complete index version, so this keeps working
 while the pipeline updates the index and after it does.
 """
 
-import argparse
+import sys
 
 import chromadb
 from langchain_chroma import Chroma
@@ -43,11 +44,7 @@ def build(chroma_path: str, name: str = "best", k: int = 5) -> BaseRetriever:
     return bm25 if retriever.model is None else EnsembleRetriever(retrievers=[dense, bm25])
 
 
-if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("question")
-    parser.add_argument("--chroma", default="artifacts/chroma", help="the run's vector store")
-    parser.add_argument("--retriever", default="best")
-    args = parser.parse_args()
-    for document in build(args.chroma, args.retriever).invoke(args.question)[:5]:
+if __name__ == "__main__":  # QUESTION [CHROMA_PATH] [RETRIEVER]
+    question, chroma, name = [*sys.argv[1:], None, None][:3]
+    for document in build(chroma or "artifacts/chroma", name or "best").invoke(question)[:5]:
         print(f"{document.metadata['doc_id']}: {document.page_content[:200]}")

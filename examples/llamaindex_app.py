@@ -4,7 +4,7 @@
 .venv/bin/python examples/llamaindex_app.py "How fast must a fatal unexpected reaction be reported?"
 """
 
-import argparse
+import sys
 
 import chromadb
 from llama_index.core import QueryBundle, VectorStoreIndex
@@ -57,11 +57,7 @@ def build(chroma_path: str, name: str = "best", k: int = 5) -> BaseRetriever:
     return FusedRetriever([bm25] if retriever.model is None else [dense, bm25])
 
 
-if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("question")
-    parser.add_argument("--chroma", default="artifacts/chroma", help="the run's vector store")
-    parser.add_argument("--retriever", default="best")
-    args = parser.parse_args()
-    for hit in build(args.chroma, args.retriever).retrieve(args.question)[:5]:
+if __name__ == "__main__":  # QUESTION [CHROMA_PATH] [RETRIEVER]
+    question, chroma, name = [*sys.argv[1:], None, None][:3]
+    for hit in build(chroma or "artifacts/chroma", name or "best").retrieve(question)[:5]:
         print(f"{hit.node.metadata['doc_id']}: {hit.node.get_content()[:200]}")

@@ -3,7 +3,7 @@
 .venv/bin/python examples/sentence_transformers_app.py "How fast must a fatal unexpected reaction be reported?"
 """
 
-import argparse
+import sys
 from collections.abc import Callable
 
 import chromadb
@@ -28,11 +28,7 @@ def build(chroma_path: str, label: str = "finetuned") -> Callable[[str, int], li
     return search
 
 
-if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("question")
-    parser.add_argument("--chroma", default="artifacts/chroma", help="the run's vector store")
-    parser.add_argument("--index", default="finetuned", choices=["base", "finetuned"])
-    args = parser.parse_args()
-    for chunk_id, text in build(args.chroma, args.index)(args.question):
+if __name__ == "__main__":  # QUESTION [CHROMA_PATH] [base|finetuned]
+    question, chroma, label = [*sys.argv[1:], None, None][:3]
+    for chunk_id, text in build(chroma or "artifacts/chroma", label or "finetuned")(question):
         print(f"{chunk_id}: {text[:200]}")

@@ -9,7 +9,15 @@ from pathlib import Path
 
 import pytest
 
-from rag_ft_pipeline_tests.helpers import FDA_GUIDANCE, FDA_PDFS, FDA_QA_DEV, SAMPLE_DOCS, SAMPLE_GOLDEN, rag_ft
+from rag_ft_pipeline_tests.helpers import (
+    EXAMPLES,
+    FDA_GUIDANCE,
+    FDA_PDFS,
+    FDA_QA_DEV,
+    SAMPLE_DOCS,
+    SAMPLE_GOLDEN,
+    rag_ft,
+)
 
 
 @pytest.fixture(scope="session")
@@ -50,10 +58,11 @@ def fda_qa_dev_dir() -> Path:
 
 @pytest.fixture(scope="session")
 def sample_run(tmp_path_factory) -> Path:
-    """A folder in which `rag-ft run` ran the whole pipeline on the sample, with its golden set and the
-    ONNX export, as the README's `make run` does: what the CLI's and the examples' tests read."""
+    """A folder in which `rag-ft run` ran the whole pipeline on the sample with its golden set, the
+    README's offline quickstart config and the ONNX export: what the CLI's and the examples' tests read."""
     folder = tmp_path_factory.mktemp("sample_run")
-    done = rag_ft("run", "--docs-dir", str(SAMPLE_DOCS), "--golden-set", str(SAMPLE_GOLDEN), "--onnx", cwd=folder)
+    options = ["--golden-set", str(SAMPLE_GOLDEN), "--config", str(EXAMPLES / "offline.yaml"), "--onnx"]
+    done = rag_ft("run", "--docs-dir", str(SAMPLE_DOCS), *options, cwd=folder)
     assert done.returncode == 0, done.stderr[-3000:]
     (folder / "stdout.txt").write_text(done.stdout)
     return folder

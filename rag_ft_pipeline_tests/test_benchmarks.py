@@ -136,6 +136,8 @@ def test_quality_golden_mode_scores_both_halves_of_the_fda_staff_questions(fda_q
             "bm25",
             "hybrid_base",
             "hybrid_finetuned",
+            "finetuned, bare questions",  # as frameworks call a model by default: no prompt
+            "finetuned, no prompts",
         ]
     assert details["all"]["questions"] == details["tuned"]["questions"] + details["held_out"]["questions"]
     assert details["training"]["steps"] == 2 and details["training"]["limited_by"] == "max_steps"

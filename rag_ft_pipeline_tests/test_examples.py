@@ -82,10 +82,19 @@ def test_every_retriever_through_langchain_and_llamaindex_scores_what_the_report
 @pytest.mark.parametrize("script", sorted(p.name for p in EXAMPLES.glob("*_app.py")))
 def test_each_example_answers_from_the_command_line(sample_run: Path, script: str):
     done = subprocess.run(
-        [sys.executable, str(EXAMPLES / script), QUESTION, "--chroma", str(sample_run / "artifacts" / "chroma")],
+        [sys.executable, str(EXAMPLES / script), QUESTION, str(sample_run / "artifacts" / "chroma")],
         capture_output=True,
         text=True,
         timeout=300,
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert "adverse_event_reporting_in_clinical_trials.md" in done.stdout.splitlines()[0], done.stdout
+
+
+def test_the_readmes_snippet_runs_on_what_a_run_made(sample_run: Path):
+    readme = (EXAMPLES.parent / "README.md").read_text()
+    section = readme.split("## Use your model", 1)[1]
+    snippet = section.split("```python\n", 1)[1].split("```", 1)[0]
+    done = subprocess.run([sys.executable, "-c", snippet], cwd=sample_run, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert len(done.stdout.splitlines()) == 3 and done.stdout.split()[0].endswith(".md"), done.stdout

@@ -24,7 +24,7 @@ from rag_ft_pipeline.retrieval.fusion import reciprocal_rank_fusion
 from rag_ft_pipeline.retrieval.published import publish_best
 from rag_ft_pipeline.retrieval.retrievers import MODELS, Retriever
 from rag_ft_pipeline.retrieval.vector_store import collection_name
-from rag_ft_pipeline.training.retention import remove, run_folders, runs_to_remove
+from rag_ft_pipeline.training.retention import remove, run_folders, runs_to_remove, stale_checkpoints
 from rag_ft_pipeline.training.trainer import FineTunedModel
 
 GROUP = "reporting"
@@ -132,7 +132,7 @@ def _prune(
     rows += [{"what": "onnx export", "path": p} for p in remove(exports)]
     rows += [
         {"what": "checkpoints", "path": p}
-        for p in remove(run_folders(paths.artifact_dir("finetuned_model") / "checkpoints"))
+        for p in remove(stale_checkpoints(paths.artifact_dir("finetuned_model") / "checkpoints"))
     ]
     if rows:
         context.log.info(f"removed {len(rows)} old artifacts (keep_last_runs={keep})")

@@ -96,6 +96,10 @@ def test_search_and_evaluate_against_a_materialized_project(tmp_path: Path, samp
     assert "golden (chunk): 24 questions" in run and "fine-tuned vs base on your golden set: hit@1" in run
     assert "hybrid_finetuned" in run and "minus base (95% CI)" in run and "ONNX int8 export of the" in run
     assert run.count("best retriever by ndcg@10") == 1  # the report is printed once
+    with dg.DagsterInstance.from_config(str(sample_run / "artifacts" / "dagster_home")) as instance:
+        trained = latest_metadata(instance, "finetuned_model")  # examples/offline.yaml's settings
+        assert trained["max_train_minutes"] == 40 and trained["budget_minutes"] == 40
+        assert latest_metadata(instance, "train_pairs")["split_by"] == "document"
 
     question = "How long may a sponsor take to report a fatal unexpected reaction?"
     best = json.loads((sample_run / "artifacts" / "comparison" / "comparison.json").read_text())["best_retriever"]
