@@ -68,7 +68,7 @@ def test_each_framework_scores_what_rag_ft_evaluate_says(sample_run: Path, golde
 def test_every_retriever_through_langchain_and_llamaindex_scores_what_the_report_says(sample_run: Path, golden):
     report = json.loads((sample_run / "artifacts" / "comparison" / "comparison.json").read_text())
     chroma = str(sample_run / "artifacts" / "chroma")
-    for name in ["best", "bm25", "hybrid_base", "hybrid_finetuned"]:
+    for name in ["best", "finetuned", "base", "bm25", "hybrid_base", "hybrid_finetuned"]:
         expected = report["golden_chunk"]["metrics"][report["best_retriever"] if name == "best" else name]["hit@1"]
         langchain = example("langchain_app").build(chroma, name).invoke
         llamaindex = example("llamaindex_app").build(chroma, name).retrieve

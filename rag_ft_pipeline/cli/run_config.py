@@ -1,5 +1,5 @@
 """The run config of `rag-ft run --config FILE`: the YAML the UI launchpad and `dg launch
---config-file` take (`ops:` for asset configs, `resources:`), checked whole before any work, and
+--config` take (`ops:` for asset configs, `resources:`), checked whole before any work, and
 today's defaults written out as a file to start from (`rag-ft config`)."""
 
 from __future__ import annotations
@@ -81,7 +81,7 @@ def default_run_config(defs: dg.Definitions) -> str:
     as a comment: a file to edit and pass back with --config (or paste into the launchpad)."""
     schema = defs.resolve_implicit_global_asset_job_def().run_config_schema.config_type
     lines = [
-        "# rag-ft run config: `rag-ft run --config FILE`, `dg launch --assets '*' --config-file FILE`, or the",
+        "# rag-ft run config: `rag-ft run --config FILE`, `dg launch --assets ... --config FILE`, or the",
         "# UI launchpad. Keep only what you change; every value below is today's default.",
         "ops:",
     ]
