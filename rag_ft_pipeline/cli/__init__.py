@@ -10,6 +10,7 @@ import warnings
 from pathlib import Path
 
 from rag_ft_pipeline.ingestion.discovery import NoDocumentsError, document_ids
+from rag_ft_pipeline.retrieval.published import BEST
 from rag_ft_pipeline.retrieval.retrievers import Retriever
 from rag_ft_pipeline.settings import (
     ARTIFACTS_DIR_ENV,
@@ -59,7 +60,7 @@ def _parser() -> argparse.ArgumentParser:
     search.add_argument(
         "--retriever",
         action="append",
-        choices=["best", *(r.value for r in Retriever)],
+        choices=[BEST, *(r.value for r in Retriever)],
         help="best (default: what the comparison found best), a model's index, bm25, or a model fused with BM25; "
         "repeat it to compare them side by side",
     )
@@ -110,7 +111,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "config":
             return commands.config(settings)
         if args.command == "search":
-            return commands.search(settings, args.question, args.k, args.retriever or ["best"])
+            return commands.search(settings, args.question, args.k, args.retriever or [BEST])
         if args.command == "evaluate":
             return commands.evaluate(settings, args.model, args.golden, not args.no_eval_pairs)
         return commands.ui(settings, args.host, args.port)

@@ -31,7 +31,7 @@ from rag_ft_pipeline.evaluation.golden import GoldenSetError, golden_relevance, 
 from rag_ft_pipeline.evaluation.report import comparison_text
 from rag_ft_pipeline.evaluation.scoring import evaluate_embeddings
 from rag_ft_pipeline.retrieval.embedding import ModelNotFoundError, Prompts, encode, load_model
-from rag_ft_pipeline.retrieval.published import IndexNotFoundError
+from rag_ft_pipeline.retrieval.published import BEST, IndexNotFoundError
 from rag_ft_pipeline.retrieval.search import PublishedRetriever, resolve
 from rag_ft_pipeline.retrieval.vector_store import Hit
 from rag_ft_pipeline.settings import Settings
@@ -144,7 +144,7 @@ def search(settings: Settings, question: str, k: int, names: list[str]) -> int:
         client = store.client()
         for name in names:
             retriever = resolve(client, name)
-            label = f"{retriever} (best)" if name == "best" else str(retriever)
+            label = f"{retriever} (best)" if name == BEST else str(retriever)
             columns[label] = PublishedRetriever(client, retriever, embedding.load)(question, k)
     except IndexNotFoundError as error:
         raise UsageError(str(error)) from error

@@ -49,6 +49,8 @@ def check_run_config(defs: dg.Definitions, config: dict[str, Any], source: Path)
         raise RunConfigError(f"{source}: {problem}") from None
     ops = {a.op.name: a.op for a in defs.resolve_asset_graph().assets_defs if a.is_executable}
     for name, values in (config.get("ops") or {}).items():
+        if not ops[name].compute_fn.has_config_arg():  # nothing to set: Dagster accepted an empty entry
+            continue
         config_class = ops[name].compute_fn.get_config_arg().annotation
         _validate(lambda v, c=config_class: c(**v), values.get("config") or {}, f"ops.{name}", source)
     for name, values in (config.get("resources") or {}).items():

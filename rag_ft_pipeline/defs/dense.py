@@ -14,7 +14,7 @@ from rag_ft_pipeline.defs.resources import VectorStoreResource
 from rag_ft_pipeline.evaluation.golden import GoldenRelevance
 from rag_ft_pipeline.evaluation.scoring import DenseRanker, EvaluationResult, evaluate_retriever
 from rag_ft_pipeline.retrieval.embedding import Prompts, encode, resolve_model_path
-from rag_ft_pipeline.retrieval.published import PublishedIndex
+from rag_ft_pipeline.retrieval.published import published_details
 from rag_ft_pipeline.retrieval.retrievers import Retriever
 from rag_ft_pipeline.retrieval.vector_store import VectorIndex, collection_name
 
@@ -33,16 +33,13 @@ def build_index(
     prompt) and publish it whole (one writer at a time), also under its label (base, finetuned) with the
     model and its prompts: readers keep searching the previous version until the new one is complete."""
     name = collection_name(label.value, model_id)
-    published_as = PublishedIndex(
-        label.value, "", resolve_model_path(model_id), prompts.query or "", prompts.passage or ""
-    )
     with vector_store.writing(name, context.log):
         published, update = vector_store.index(name).update(
             chunks.chunks,
             encoder=lambda texts: encode(model, texts, batch_size=batch_size, prompt=prompts.passage),
             progress=progress_logger(context.log, f"embedding chunks into {name}"),
             label=label.value,
-            details=published_as.details(),
+            details=published_details(resolve_model_path(model_id), prompts),
         )
         stored = vector_store.collection(published).count()
     return dg.Output(

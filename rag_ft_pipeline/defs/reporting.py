@@ -90,8 +90,10 @@ def comparison(
     previous = card.read_text() if card.exists() else ""
     write_atomic(card, model_card(previous, report, str(finetuned_model.model_path), finetuned_model.prompts))
     context.log.info(report.verdict.text)
+    # A saturated lead (no golden set) cannot tell retrievers apart: readers then use the newest model.
+    best = None if report.blocks[0].saturated else Retriever(report.best_retriever)
     with vector_store.writing("publishing the best retriever", context.log):
-        publish_best(vector_store.client(), Retriever(report.best_retriever))
+        publish_best(vector_store.client(), best)
     removed = _prune(config.keep_last_runs, finetuned_model, paths, vector_store, context)
     lead = report.blocks[0]
     values, differences = block_tables(lead)

@@ -6,7 +6,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 
 from rag_ft_pipeline.common.plots import png_bytes
-from rag_ft_pipeline.evaluation.comparison import BASE, BEST_BY, FINETUNED, Block, Comparison
+from rag_ft_pipeline.evaluation.comparison import BASE, BEST_BY, Block, Comparison
 from rag_ft_pipeline.retrieval.embedding import Prompts
 
 GOLDEN_ADVICE = (
@@ -135,8 +135,8 @@ def model_card(card: str, comparison: Comparison, model_path: str, prompts: Prom
     kept = card.split(CARD_MARKER)[0].rstrip()
     parts = [CARD_MARKER, "## Evaluation on this corpus", comparison.verdict.text, ""]
     for block in comparison.blocks:
-        values = block.metrics.loc[SHOWN, [BASE, FINETUNED]].T.round(4)
-        values.index.name = "model"
+        values = block.metrics.loc[SHOWN].T.round(4)
+        values.index.name = "retriever"
         parts += [f"### {block.name}: {block.questions} questions", "", values.to_markdown(), ""]
     return f"{kept}\n\n" + "\n".join([*parts, *usage(model_path, prompts)])
 
@@ -147,7 +147,8 @@ def usage(model_path: str, prompts: Prompts) -> list[str]:
     query, passage = prompts.query or "", prompts.passage or ""
     need = (
         f"It was trained with prompts: `{query!r}` before each question and `{passage!r}` before each "
-        "passage. Put them there, or it loses part of its gain: the calls below do."
+        "passage, and scored with them above. Put them there, as the calls below do: most frameworks leave "
+        "them out unless told."
         if query or passage
         else "It uses no prompts."
     )

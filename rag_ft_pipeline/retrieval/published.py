@@ -8,7 +8,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from chromadb.api import ClientAPI
+from chromadb.errors import NotFoundError
 
+from rag_ft_pipeline.retrieval.embedding import Prompts
 from rag_ft_pipeline.retrieval.retrievers import Retriever
 from rag_ft_pipeline.retrieval.versions import ALIASES
 
@@ -27,12 +29,17 @@ class PublishedIndex:
     query_prompt: str  # put before each question ("" for none)
     passage_prompt: str  # put before each passage when embedding it ("" for none)
 
-    def details(self) -> dict[str, str]:
-        return {"model": self.model, "query_prompt": self.query_prompt, "passage_prompt": self.passage_prompt}
+
+def published_details(model: str, prompts: Prompts) -> dict[str, str]:
+    """What a label's record holds beside the collection: the model and its prompts."""
+    return {"model": model, "query_prompt": prompts.query or "", "passage_prompt": prompts.passage or ""}
 
 
 def _record(client: ClientAPI, label: str) -> dict[str, str] | None:
-    found = client.get_or_create_collection(ALIASES).get(ids=[label], include=["metadatas"])
+    try:
+        found = client.get_collection(ALIASES).get(ids=[label], include=["metadatas"])
+    except NotFoundError:  # nothing published in this store yet
+        return None
     return dict(found["metadatas"][0]) if found["ids"] else None
 
 
@@ -46,10 +53,13 @@ def published_index(client: ClientAPI, label: Retriever | str) -> PublishedIndex
     )
 
 
-def publish_best(client: ClientAPI, retriever: Retriever) -> None:
-    client.get_or_create_collection(ALIASES).upsert(
-        ids=[BEST], embeddings=[[0.0]], metadatas=[{"retriever": retriever.value}]
-    )
+def publish_best(client: ClientAPI, retriever: Retriever | None) -> None:
+    """Name the retriever to serve; None takes the name back (readers then use the newest model)."""
+    aliases = client.get_or_create_collection(ALIASES)
+    if retriever is None:
+        aliases.delete(ids=[BEST])
+    else:
+        aliases.upsert(ids=[BEST], embeddings=[[0.0]], metadatas=[{"retriever": retriever.value}])
 
 
 def best_retriever(client: ClientAPI) -> Retriever | None:

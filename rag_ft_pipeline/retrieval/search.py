@@ -11,7 +11,7 @@ from chromadb.api import ClientAPI
 from rag_ft_pipeline.retrieval.bm25 import BM25Index
 from rag_ft_pipeline.retrieval.embedding import EmbeddingModel, encode
 from rag_ft_pipeline.retrieval.fusion import reciprocal_rank_fusion
-from rag_ft_pipeline.retrieval.published import IndexNotFoundError, best_retriever, published_index
+from rag_ft_pipeline.retrieval.published import BEST, IndexNotFoundError, best_retriever, published_index
 from rag_ft_pipeline.retrieval.retrievers import Retriever
 from rag_ft_pipeline.retrieval.vector_store import Hit, search_collection
 from rag_ft_pipeline.retrieval.versions import IndexVersions
@@ -31,7 +31,7 @@ def search_index(client: ClientAPI, name: str, query_embedding: np.ndarray, k: i
 
 def resolve(client: ClientAPI, name: str) -> Retriever:
     """A retriever's name, or `best`: the comparison's choice, else the fine-tuned model, else the base."""
-    if name != "best":
+    if name != BEST:
         return Retriever(name)
     for label in (Retriever.FINETUNED, Retriever.BASE):
         try:

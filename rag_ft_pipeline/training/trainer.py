@@ -288,9 +288,11 @@ def train_model(
     tensorboard_dir = output_dir / "tensorboard"
 
     def trainer_for(
-        precision: Precision, steps: int, save_steps: int | None, batch_size: int | None = None
+        precision: Precision, steps: int, save_steps: int | None, batch_size: int | None = None, track: bool = False
     ) -> SentenceTransformerTrainer:
-        batch = settings.model_copy(update={"batch_size": batch_size}) if batch_size else settings
+        """A trainer; only the one that trains (`track`) reports to a tracker, not the timing probes."""
+        update = {"batch_size": batch_size or settings.batch_size, "report_to": settings.report_to if track else "none"}
+        batch = settings.model_copy(update=update)
         args = _arguments(
             checkpoint_dir,
             batch,
@@ -305,7 +307,7 @@ def train_model(
         trainer = SentenceTransformerTrainer(
             model=model, args=args, train_dataset=dataset, loss=loss, evaluator=evaluator, callbacks=[_LogProgress(log)]
         )
-        if settings.report_to == "tensorboard":  # imported here: tensorboard is an optional package
+        if batch.report_to == "tensorboard":  # imported here: tensorboard is an optional package
             from torch.utils.tensorboard import SummaryWriter
             from transformers.integrations import TensorBoardCallback
 
@@ -325,7 +327,7 @@ def train_model(
     if (plan.limited_by != "epochs" and plan.epochs < 2) or settings.checkpoint_every_steps:
         every = settings.checkpoint_every_steps or CHECKPOINT_MINUTES * 60 / (plan.seconds_per_step or 1)
         save_steps = max(1, min(plan.steps, int(every)))
-    trainer = trainer_for(plan.precision, plan.steps, save_steps)
+    trainer = trainer_for(plan.precision, plan.steps, save_steps, track=True)
     started = time.perf_counter()
     trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
     seconds = time.perf_counter() - started

@@ -5,13 +5,13 @@ import chromadb
 import pytest
 
 from rag_ft_pipeline.retrieval.bm25 import BM25Index
-from rag_ft_pipeline.retrieval.embedding import encode, load_model, resolve_model_path
+from rag_ft_pipeline.retrieval.embedding import Prompts, encode, load_model, resolve_model_path
 from rag_ft_pipeline.retrieval.fusion import reciprocal_rank_fusion
 from rag_ft_pipeline.retrieval.published import (
     IndexNotFoundError,
-    PublishedIndex,
     best_retriever,
     publish_best,
+    published_details,
     published_index,
 )
 from rag_ft_pipeline.retrieval.retrievers import Retriever
@@ -38,7 +38,7 @@ def client(tmp_path):
 
 
 def publish(client, model, texts=PASSAGES, prompts=("query: ", "passage: ")) -> str:
-    details = PublishedIndex("base", "", resolve_model_path(DEFAULT_BASE_MODEL), *prompts).details()
+    details = published_details(resolve_model_path(DEFAULT_BASE_MODEL), Prompts(*prompts))
     name, _ = IndexVersions(client, "base-minilm").update(
         chunks_of(texts), lambda t: encode(model, t, prompt=prompts[1]), label="base", details=details
     )
@@ -94,3 +94,5 @@ def test_best_is_the_comparisons_choice_else_the_newest_model(client, base_model
     assert resolve(client, "best") == Retriever.BASE and best_retriever(client) is None
     publish_best(client, Retriever.HYBRID_FINETUNED)
     assert resolve(client, "best") == Retriever.HYBRID_FINETUNED and resolve(client, "bm25") == Retriever.BM25
+    publish_best(client, None)  # a comparison that could not tell them apart takes its choice back
+    assert resolve(client, "best") == Retriever.BASE
