@@ -109,20 +109,9 @@ def finetuned_model(
             "best_validation_ndcg@10": result.best_validation_ndcg,
             "training_curves": image(curves_png(result.curves), "training loss and validation NDCG@10 by step"),
             "curves_path": dg.MetadataValue.path(str(run_folder / "training_curves.csv")),
-            **tracker_metadata(result.tracker),
+            **{name: dg.MetadataValue.text(value) for name, value in result.tracker.items()},
         },
     )
-
-
-def tracker_metadata(tracker: dict[str, str]) -> dict[str, dg.MetadataValue]:
-    """Where report_to sent the run, as something to open: TensorBoard's command, or the run's name."""
-    if "logdir" in tracker:
-        return {
-            "tracker": dg.MetadataValue.text(tracker["tracker"]),
-            "tracker_run": dg.MetadataValue.path(tracker["logdir"]),
-            "open_with": dg.MetadataValue.text(f"tensorboard --logdir {tracker['logdir']}"),
-        }
-    return {name if name == "tracker" else "tracker_run": dg.MetadataValue.text(v) for name, v in tracker.items()}
 
 
 @dg.asset(group_name=GROUP, kinds={"chromadb", "sentencetransformers"}, pool="vector_store")

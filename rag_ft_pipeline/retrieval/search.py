@@ -51,7 +51,7 @@ class PublishedRetriever:
     ) -> None:
         index = published_index(client, retriever.model or Retriever.BASE)
         self.collection = client.get_collection(index.collection)
-        self.retriever, self.depth = retriever, min(depth, self.collection.count())
+        self.depth = min(depth, self.collection.count())
         self.query_prompt = index.query_prompt or None
         self.model = load(index.model) if retriever.model else None
         self.bm25: BM25Index | None = None

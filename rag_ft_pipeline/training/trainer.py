@@ -53,7 +53,7 @@ class TrainingResult:
     plan: TrainingPlan
     batch_size: int
     curves: pd.DataFrame  # the loss and validation NDCG@10 by step (training.curves)
-    tracker: dict[str, str]  # where report_to sent the run: tensorboard's folder, the run name
+    tracker: dict[str, str]  # where report_to sent the run, as metadata shows it
 
     @property
     def pairs_per_second(self) -> float:
@@ -358,9 +358,14 @@ def train_model(
 
 
 def _tracker(report_to: str, run_name: str, tensorboard_dir: Path) -> dict[str, str]:
-    """Where the run went: the folder for `tensorboard --logdir`, or the run's name in MLflow or trackio."""
+    """Where the run went: TensorBoard's folder and the command that opens it, or the run's name in
+    MLflow or trackio."""
     if report_to == "none":
         return {}
     if report_to == "tensorboard":
-        return {"tracker": report_to, "logdir": str(tensorboard_dir)}
-    return {"tracker": report_to, "run_name": run_name}
+        return {
+            "tracker": report_to,
+            "tracker_run": str(tensorboard_dir),
+            "open_with": f"tensorboard --logdir {tensorboard_dir}",
+        }
+    return {"tracker": report_to, "tracker_run": run_name}

@@ -185,8 +185,9 @@ def test_the_curves_are_recorded_and_handed_to_tensorboard(tmp_path: Path, pairs
     assert validated["validation_ndcg@10"].iloc[-1] == pytest.approx(result.best_validation_ndcg)
     assert curves_png(curves)[:8] == b"\x89PNG\r\n\x1a\n"
 
-    logdir = Path(result.tracker["logdir"])
+    logdir = Path(result.tracker["tracker_run"])
     assert result.tracker["tracker"] == "tensorboard" and logdir == tmp_path / "run" / "tensorboard"
+    assert result.tracker["open_with"] == f"tensorboard --logdir {logdir}"
     events = EventAccumulator(str(logdir))
     events.Reload()
     assert {"train/loss", "eval/validation_cosine_ndcg@10"} <= set(events.Tags()["scalars"])
