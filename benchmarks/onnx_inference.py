@@ -31,8 +31,9 @@ from rag_ft_pipeline.evaluation.metrics import paired_bootstrap
 from rag_ft_pipeline.evaluation.onnx_comparison import OnnxComparison, compare_with_torch
 from rag_ft_pipeline.questions.inverse_cloze import InverseClozeGenerator
 from rag_ft_pipeline.retrieval.embedding import load_model, resolve_model_path
+from rag_ft_pipeline.retrieval.inference import OnnxEncoder
 from rag_ft_pipeline.settings import DEFAULT_BASE_MODEL
-from rag_ft_pipeline.training.onnx_export import OnnxEncoder, export_onnx
+from rag_ft_pipeline.training.onnx_export import export_onnx
 
 NAME = "onnx_inference"
 SPEED_TARGET = 2.0

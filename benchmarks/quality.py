@@ -57,11 +57,11 @@ from rag_ft_pipeline.evaluation.scoring import EvaluationResult, evaluate_embedd
 from rag_ft_pipeline.retrieval.embedding import encode, load_model
 from rag_ft_pipeline.retrieval.fusion import reciprocal_rank_fusion
 from rag_ft_pipeline.retrieval.retrievers import Retriever
-from rag_ft_pipeline.retrieval.vector_store import collection_name
 
 NAME = "quality"
 METRICS = ["hit@1", "hit@3", "hit@10", "mrr@10", "ndcg@10", "recall@10"]
-MODELS = ["base", "finetuned", "bm25"]
+BASE, FINETUNED, BM25 = (r.value for r in (Retriever.BASE, Retriever.FINETUNED, Retriever.BM25))
+MODELS = [BASE, FINETUNED, BM25]
 QA_DEV = SHARED / "fda-qa-dev"
 TARGET_GAIN = 0.10  # fine-tuned hit@1 at least this much above the base model's, on the held-out half
 
@@ -103,7 +103,7 @@ def synthetic(args: argparse.Namespace) -> Result:
         trained = latest_metadata(instance, "finetuned_model")
         chunk_count = latest_metadata(instance, "chunks")["dagster/row_count"]
     block = report["synthetic"]
-    difference = block["minus_base"]["finetuned"]["ndcg@10"]
+    difference = block["minus_base"][FINETUNED]["ndcg@10"]
     print(
         f"{len(paths)} FDA documents, {chunk_count} chunks, {block['questions']} held-out questions, "
         f"{trained['train_pairs']} training pairs for 1 epoch ({trained['training_seconds']} s); "
@@ -118,8 +118,8 @@ def synthetic(args: argparse.Namespace) -> Result:
     return Result(
         NAME,
         [
-            Figure("NDCG@10 fine-tuned vs base", ndcg["finetuned"], ndcg["base"], "", at_least=1.0),
-            Figure("NDCG@10 fine-tuned vs BM25", ndcg["finetuned"], ndcg["bm25"], ""),
+            Figure("NDCG@10 fine-tuned vs base", ndcg[FINETUNED], ndcg[BASE], "", at_least=1.0),
+            Figure("NDCG@10 fine-tuned vs BM25", ndcg[FINETUNED], ndcg[BM25], ""),
         ],
         {
             "documents": len(paths),
@@ -143,7 +143,7 @@ def without_prompts(
     prompt), and everything bare (an index rebuilt with such a call). Exact search."""
     model = load_model(model_path)
     store = defs.resources["vector_store"]
-    index = store.index(collection_name(Retriever.FINETUNED.value, model_path)).current()
+    index = store.index(Retriever.FINETUNED.index_name(model_path)).current()
     stored = index.get(ids=[c.chunk_id for c in chunks], include=["embeddings"])
     by_id = dict(zip(stored["ids"], stored["embeddings"]))
     store.close()
@@ -167,10 +167,10 @@ def scores(frames: dict[str, pd.DataFrame]) -> tuple[list[dict[str, Any]], list[
     means = [{"retriever": name, **{m: float(frame[m].mean()) for m in METRICS}} for name, frame in frames.items()]
     differences = []
     for name, frame in frames.items():
-        if name != "base":
+        if name != BASE:
             row: dict[str, Any] = {"retriever": name}
             for m in METRICS:
-                difference, low, high = paired_bootstrap(frames["base"][m].to_numpy(), frame[m].to_numpy())
+                difference, low, high = paired_bootstrap(frames[BASE][m].to_numpy(), frame[m].to_numpy())
                 row[m] = {"difference": difference, "ci95_low": low, "ci95_high": high}
             differences.append(row)
     return means, differences
@@ -211,10 +211,10 @@ def golden(args: argparse.Namespace) -> Result:
             results = {name: load(f"{name}_metrics") for name in MODELS}
             golden_set, eval_pairs = load("golden_questions"), load("eval_pairs")
             corpus = defs.resources[CHUNKS_IO_MANAGER].corpus(current_document_ids(instance))
-            for model in ("base", "finetuned"):
-                results[f"hybrid_{model}"] = fused_result(
-                    f"hybrid_{model}",
-                    [results[model], results["bm25"]],
+            for model in (Retriever.BASE, Retriever.FINETUNED):
+                results[Retriever.hybrid(model).value] = fused_result(
+                    Retriever.hybrid(model).value,
+                    [results[model.value], results[BM25]],
                     eval_pairs,
                     golden_set,
                     corpus.doc_of,
@@ -237,8 +237,8 @@ def golden(args: argparse.Namespace) -> Result:
             frame = result.golden_per_query["chunk"]
             frames[name] = frame[frame["question"].map(question_doc).isin(documents)].reset_index(drop=True)
         means, differences = scores(frames)
-        details[half] = {"questions": len(frames["base"]), "metrics": means, "minus_base": differences}
-        print(f"\n{half}: {len(frames['base'])} FDA-staff questions (chunk level)")
+        details[half] = {"questions": len(frames[BASE]), "metrics": means, "minus_base": differences}
+        print(f"\n{half}: {len(frames[BASE])} FDA-staff questions (chunk level)")
         print_table(means)
         print_table(
             [{"minus base (95% CI)": row["retriever"], **{m: interval(row[m]) for m in METRICS}} for row in differences]
@@ -255,16 +255,14 @@ def golden(args: argparse.Namespace) -> Result:
         print(f"synthetic eval, {synthetic_block['questions']} questions, hit@1: {hits}")
     held_out = details["held_out"]
     metric = {row["retriever"]: row for row in held_out["metrics"]}
-    gain = next(row for row in held_out["minus_base"] if row["retriever"] == "finetuned")["hit@1"]
+    gain = next(row for row in held_out["minus_base"] if row["retriever"] == FINETUNED)["hit@1"]
     return Result(
         NAME,
         [
             Figure("held-out hit@1 fine-tuned minus base", gain["difference"], None, "", at_least=TARGET_GAIN),
             Figure("its 95% interval, lower end", gain["ci95_low"], None, "", at_least=1e-9),
             *(
-                Figure(
-                    f"held-out {m} fine-tuned vs BM25", metric["finetuned"][m], metric["bm25"][m], "", at_least=1 + 1e-9
-                )
+                Figure(f"held-out {m} fine-tuned vs BM25", metric[FINETUNED][m], metric[BM25][m], "", at_least=1 + 1e-9)
                 for m in ("hit@1", "mrr@10", "ndcg@10")
             ),
             Figure("training minutes", trained["training_seconds"] / 60, None, "min"),

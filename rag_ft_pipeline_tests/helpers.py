@@ -75,6 +75,7 @@ ASSET_GRAPH: dict[str, tuple[str, set[str]]] = {
             "golden_questions",
         },
     ),
+    "retention": ("retention", {"comparison"}),
     "onnx_model": ("export", {"comparison", "finetuned_model", "eval_pairs", "chunks", "golden_questions"}),
 }
 

@@ -30,12 +30,13 @@ from rag_ft_pipeline.defs.runner import latest_metadata, materialize_pipeline, r
 from rag_ft_pipeline.evaluation.golden import GoldenSetError, golden_relevance, load_golden_set
 from rag_ft_pipeline.evaluation.report import comparison_text
 from rag_ft_pipeline.evaluation.scoring import evaluate_embeddings
-from rag_ft_pipeline.retrieval.embedding import ModelNotFoundError, Prompts, encode, load_model
+from rag_ft_pipeline.retrieval.embedding import ModelNotFoundError, encode, load_model, model_prompts
+from rag_ft_pipeline.retrieval.inference import OnnxEncoder, is_onnx_export
 from rag_ft_pipeline.retrieval.published import BEST, IndexNotFoundError
+from rag_ft_pipeline.retrieval.retrievers import Retriever
 from rag_ft_pipeline.retrieval.search import PublishedRetriever, resolve
 from rag_ft_pipeline.retrieval.vector_store import Hit
 from rag_ft_pipeline.settings import Settings
-from rag_ft_pipeline.training.onnx_export import OnnxEncoder, is_onnx_export
 
 
 class UsageError(Exception):
@@ -166,9 +167,10 @@ def evaluate(settings: Settings, model_name: str, golden_file: str | None, use_e
     defs = build_definitions(settings)
     instance = open_instance(settings)
     embedding = defs.resources["embedding_model"]
-    if model_name != "base" and not Path(model_name).exists() and "/" not in model_name:
+    base = model_name == Retriever.BASE.value
+    if not base and not Path(model_name).exists() and "/" not in model_name:
         raise UsageError(f"model not found: {model_name} (a model folder, an ONNX export folder, a hub id, or 'base')")
-    if model_name == "base":
+    if base:
         model = embedding.load()
     else:
         model = OnnxEncoder(model_name) if is_onnx_export(model_name) else load_model(model_name, embedding.device)
@@ -181,7 +183,7 @@ def evaluate(settings: Settings, model_name: str, golden_file: str | None, use_e
     golden = golden_relevance(load_golden_set(Path(golden_file)), chunks) if golden_file else None
     if eval_pairs.empty and not golden:
         raise UsageError("nothing to score: give --golden, or run `rag-ft run` for eval pairs")
-    prompts = Prompts(embedding.effective_query_prompt) if model_name == "base" else Prompts.of(model, model_name)
+    prompts = embedding.prompts() if base else model_prompts(model, model_name)
     result = evaluate_embeddings(
         model_name,
         encode(model, [c.text for c in chunks], prompt=prompts.passage),

@@ -8,10 +8,8 @@ from pathlib import Path
 import dagster as dg
 from filelock import FileLock
 
-from rag_ft_pipeline.settings import Settings
+from rag_ft_pipeline.settings import MAX_RUNS_ENV, Settings
 
-MAX_RUNS_ENV = "RAG_FT_MAX_CONCURRENT_RUNS"
-DEFAULT_MAX_RUNS = 2
 # A dagster.yaml carrying this line is rag-ft's own and is rewritten from the settings; remove the
 # line to keep hand edits.
 MARKER = "# written by rag-ft"
@@ -45,7 +43,7 @@ def open_instance(settings: Settings) -> dg.DagsterInstance:
     with FileLock(home / "rag_ft_instance.lock"):
         config = home / "dagster.yaml"
         if not config.exists() or config.read_text().startswith(MARKER):
-            max_runs = int(os.environ.get(MAX_RUNS_ENV) or DEFAULT_MAX_RUNS)
+            max_runs = settings.max_concurrent_runs
             config.write_text(INSTANCE_YAML.format(marker=MARKER, env=MAX_RUNS_ENV, max_runs=max_runs))
         return dg.DagsterInstance.get()
 

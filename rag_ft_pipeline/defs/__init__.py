@@ -4,7 +4,6 @@ entry point) imports Dagster."""
 
 from __future__ import annotations
 
-import os
 import warnings
 
 import dagster as dg
@@ -17,6 +16,7 @@ from rag_ft_pipeline.defs import (
     ingestion,
     questions,
     reporting,
+    retention,
     sources,
 )
 from rag_ft_pipeline.defs.automation import documents_folder_sensor, retraining_schedule
@@ -28,15 +28,10 @@ from rag_ft_pipeline.defs.resources import (
     QuestionGeneratorResource,
     VectorStoreResource,
 )
-from rag_ft_pipeline.settings import Settings
+from rag_ft_pipeline.settings import LLM_ENV, Settings
 
-ASSET_MODULES = [sources, ingestion, questions, base_model, baselines, finetuned_model, reporting, export]
+ASSET_MODULES = [sources, ingestion, questions, base_model, baselines, finetuned_model, reporting, retention, export]
 OWNERS = ["team:retrieval"]
-
-
-def _env(name: str) -> dg.EnvVar | None:
-    """A secret or endpoint from the environment, read at run time, or None when unset."""
-    return dg.EnvVar(name) if os.environ.get(name) else None
 
 
 def _optional(path: object) -> str | None:
@@ -55,7 +50,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
         asset_checks=dg.load_asset_checks_from_modules(ASSET_MODULES),
         jobs=[full_pipeline, retraining_job],
         sensors=[documents_folder_sensor],
-        schedules=[retraining_schedule],
+        schedules=[retraining_schedule(settings.retrain_cron)],
         resources={
             "paths": ProjectPathsResource(
                 docs_dir=str(settings.docs_dir),
@@ -65,8 +60,13 @@ def build_definitions(settings: Settings) -> dg.Definitions:
                 train_questions=_optional(settings.train_questions),
             ),
             "embedding_model": EmbeddingModelResource(model_name_or_path=settings.base_model),
+            # The key and endpoint by name, read at run time (a secret is never stored with the run).
             "question_generator": QuestionGeneratorResource(
-                api_key=_env("OPENAI_API_KEY"), base_url=_env("OPENAI_BASE_URL")
+                **{
+                    field: dg.EnvVar(name)
+                    for field, name in zip(("api_key", "base_url"), LLM_ENV)
+                    if name in settings.llm_env
+                }
             ),
             "vector_store": VectorStoreResource(
                 persist_dir=str(settings.artifacts_dir / "chroma"), host=settings.chroma_host, port=settings.chroma_port

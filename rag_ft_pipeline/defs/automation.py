@@ -2,7 +2,6 @@
 
 import hashlib
 import json
-import os
 from pathlib import Path
 
 import dagster as dg
@@ -16,8 +15,7 @@ from rag_ft_pipeline.defs.questions import question_pairs
 from rag_ft_pipeline.defs.resources import ProjectPathsResource
 from rag_ft_pipeline.ingestion.discovery import find_documents
 from rag_ft_pipeline.ingestion.status import DocumentStatusStore
-
-RETRAIN_CRON_ENV = "RAG_FT_RETRAIN_CRON"
+from rag_ft_pipeline.settings import DEFAULT_RETRAIN_CRON, RETRAIN_CRON_ENV
 
 # Seen files: doc id -> [modification time (ns), size, sha256]. The hash is recomputed only when
 # the time or size changed, so a tick over a large folder reads only what changed.
@@ -108,14 +106,7 @@ def documents_folder_sensor(
     )
 
 
-@dg.schedule(
-    job=retraining_job,
-    cron_schedule=os.environ.get(RETRAIN_CRON_ENV, "0 3 * * 0"),
-    default_status=dg.DefaultScheduleStatus.STOPPED,
-    description=f"Retrains when documents changed since the last model "
-    f"(cron from {RETRAIN_CRON_ENV}; default Sundays 03:00).",
-)
-def retraining_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest | dg.SkipReason:
+def retraining_due(context: dg.ScheduleEvaluationContext) -> dg.RunRequest | dg.SkipReason:
     latest_pairs = context.instance.get_latest_materialization_event(question_pairs.key)
     latest_model = context.instance.get_latest_materialization_event(finetuned_model.key)
     if latest_pairs is None:
@@ -123,3 +114,15 @@ def retraining_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest 
     if latest_model is not None and latest_model.timestamp >= latest_pairs.timestamp:
         return dg.SkipReason("no document changed since the last model")
     return dg.RunRequest()
+
+
+def retraining_schedule(cron: str = DEFAULT_RETRAIN_CRON) -> dg.ScheduleDefinition:
+    """Retraining on `cron` (settings.retrain_cron), stopped until turned on."""
+    return dg.ScheduleDefinition(
+        name="retraining_schedule",
+        job=retraining_job,
+        cron_schedule=cron,
+        execution_fn=retraining_due,
+        default_status=dg.DefaultScheduleStatus.STOPPED,
+        description=f"Retrains when documents changed since the last model (cron {cron!r}, from {RETRAIN_CRON_ENV}).",
+    )

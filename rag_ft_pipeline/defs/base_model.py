@@ -8,7 +8,6 @@ from rag_ft_pipeline.defs.dense import build_index, measure_dense
 from rag_ft_pipeline.defs.resources import EmbeddingModelResource, VectorStoreResource
 from rag_ft_pipeline.evaluation.golden import GoldenRelevance
 from rag_ft_pipeline.evaluation.scoring import EvaluationResult
-from rag_ft_pipeline.retrieval.embedding import Prompts
 from rag_ft_pipeline.retrieval.retrievers import Retriever
 from rag_ft_pipeline.retrieval.vector_store import VectorIndex
 
@@ -37,7 +36,7 @@ def base_index(
         chunks,
         vector_store,
         embedding_model.batch_size,
-        Prompts(embedding_model.effective_query_prompt),
+        embedding_model.prompts(),
     )
 
 
@@ -57,7 +56,7 @@ def base_metrics(
         context,
         Retriever.BASE.value,
         embedding_model.load(),
-        embedding_model.effective_query_prompt,
+        embedding_model.prompts().query,
         base_index,
         eval_pairs,
         chunks,

@@ -9,6 +9,7 @@ from rag_ft_pipeline.evaluation.golden import GoldenRelevance
 from rag_ft_pipeline.evaluation.metrics import SEARCH_DEPTH
 from rag_ft_pipeline.evaluation.scoring import EvaluationResult, evaluate_retriever
 from rag_ft_pipeline.retrieval.bm25 import BM25Index
+from rag_ft_pipeline.retrieval.retrievers import Retriever
 
 GROUP = "baselines"
 
@@ -25,7 +26,7 @@ def bm25_metrics(
     require_eval_questions(eval_pairs)
     index = BM25Index([c.chunk_id for c in chunks.chunks], [c.text for c in chunks.chunks], SEARCH_DEPTH)
     result = evaluate_retriever(
-        "bm25",
+        Retriever.BM25.value,
         index,
         eval_pairs,
         golden_questions,

@@ -16,7 +16,7 @@ from rag_ft_pipeline.evaluation.scoring import DenseRanker, EvaluationResult, ev
 from rag_ft_pipeline.retrieval.embedding import Prompts, encode, resolve_model_path
 from rag_ft_pipeline.retrieval.published import published_details
 from rag_ft_pipeline.retrieval.retrievers import Retriever
-from rag_ft_pipeline.retrieval.vector_store import VectorIndex, collection_name
+from rag_ft_pipeline.retrieval.vector_store import VectorIndex
 
 
 def build_index(
@@ -32,7 +32,7 @@ def build_index(
     """Bring the model's index in step with the current chunks (each after the model's passage
     prompt) and publish it whole (one writer at a time), also under its label (base, finetuned) with the
     model and its prompts: readers keep searching the previous version until the new one is complete."""
-    name = collection_name(label.value, model_id)
+    name = label.index_name(model_id)
     with vector_store.writing(name, context.log):
         published, update = vector_store.index(name).update(
             chunks.chunks,

@@ -16,9 +16,10 @@ from rag_ft_pipeline.defs.metadata import table
 from rag_ft_pipeline.defs.resources import EmbeddingModelResource, ProjectPathsResource
 from rag_ft_pipeline.evaluation.comparison import Comparison
 from rag_ft_pipeline.evaluation.golden import GoldenRelevance
-from rag_ft_pipeline.evaluation.onnx_comparison import compare_with_torch
-from rag_ft_pipeline.retrieval.embedding import Prompts
-from rag_ft_pipeline.training.onnx_export import OnnxEncoder, OnnxSettings, export_onnx
+from rag_ft_pipeline.evaluation.onnx_comparison import OnnxComparison, compare_with_torch
+from rag_ft_pipeline.retrieval.inference import OnnxEncoder
+from rag_ft_pipeline.retrieval.retrievers import Retriever
+from rag_ft_pipeline.training.onnx_export import OnnxExport, OnnxSettings, export_onnx
 from rag_ft_pipeline.training.trainer import FineTunedModel
 
 HIT_TOLERANCE = 0.01  # one point of hit@10
@@ -30,7 +31,7 @@ class OnnxModel:
     """The export and how it measured against torch."""
 
     folder: Path
-    source: str  # "base" or "finetuned"
+    source: str  # Retriever.BASE or FINETUNED, by value
     source_model: str
     torch_hit_at_10: float
     onnx_hit_at_10: float
@@ -59,10 +60,10 @@ def onnx_model(
     Optional: `rag-ft run --onnx` or the UI; jobs leave it out."""
     require_eval_questions(eval_pairs)
     source = comparison.best_model
-    if source == "finetuned":
+    if source == Retriever.FINETUNED.value:
         model_path, prompts = str(finetuned_model.model_path), finetuned_model.prompts
     else:
-        model_path, prompts = embedding_model.resolved_path, Prompts(embedding_model.effective_query_prompt)
+        model_path, prompts = embedding_model.resolved_path, embedding_model.prompts()
     settings = OnnxSettings.model_validate(config.model_dump())
     folder = paths.artifact_dir("onnx_model") / context.run_id  # one folder per run, as the models
     with atomic_directory(folder) as staging:
@@ -78,8 +79,30 @@ def onnx_model(
         embedding_model.batch_size,
         progress=lambda name: progress_logger(context.log, f"embedding chunks with {name}"),
     )
+    write_atomic(
+        folder / "onnx_metrics.json",
+        json.dumps(_report(measured, export, folder, settings, source, model_path), indent=2),
+    )
     hits = {name: measured.hit(name) for name in ("torch", "onnx_int8")}
-    report = {
+    context.log.info(
+        f"onnx int8 vs torch: {measured.speedup:.2f}x chunks/s; hit@10 {hits['onnx_int8'] - hits['torch']:+.4f}"
+    )
+    return dg.Output(
+        OnnxModel(folder, source, model_path, hits["torch"], hits["onnx_int8"], measured.speedup),
+        metadata={
+            **settings.model_dump(),
+            "source": source,
+            "source_model": model_path,
+            **_metadata(measured, export, folder),
+        },
+    )
+
+
+def _report(
+    measured: OnnxComparison, export: OnnxExport, folder: Path, settings: OnnxSettings, source: str, model_path: str
+) -> dict:
+    """onnx_metrics.json: both models' metrics, the speed, the cosines and how it was exported."""
+    return {
         "source": source,
         "source_model": model_path,
         "folder": str(folder),
@@ -90,29 +113,24 @@ def onnx_model(
         "fused_operators": export.fused_operators,
         "settings": settings.model_dump(),
     }
-    write_atomic(folder / "onnx_metrics.json", json.dumps(report, indent=2))
-    context.log.info(
-        f"onnx int8 vs torch: {measured.speedup:.2f}x chunks/s; hit@10 {hits['onnx_int8'] - hits['torch']:+.4f}"
-    )
-    return dg.Output(
-        OnnxModel(folder, source, model_path, hits["torch"], hits["onnx_int8"], measured.speedup),
-        metadata={
-            **settings.model_dump(),
-            "folder": dg.MetadataValue.path(str(folder)),
-            "source": source,
-            "source_model": model_path,
-            "metrics": table(measured.table().round(4), rows=None, index=True),
-            "hit@10_difference": hits["onnx_int8"] - hits["torch"],
-            "speedup": round(measured.speedup, 2),
-            "torch_chunks_per_second": round(measured.chunks_per_second["torch"], 1),
-            "onnx_chunks_per_second": round(measured.chunks_per_second["onnx_int8"], 1),
-            "cosine_to_torch_min": measured.cosine_min,
-            "fused_operators": dg.MetadataValue.json(export.fused_operators),
-            "int8_size_mb": round((folder / export.int8_path.name).stat().st_size / 2**20, 1),
-            "fp32_size_mb": round((folder / export.fp32_path.name).stat().st_size / 2**20, 1),
-            "export_seconds": round(export.seconds, 1),
-        },
-    )
+
+
+def _metadata(measured: OnnxComparison, export: OnnxExport, folder: Path) -> dict:
+    """`export.folder` was the staging folder: the files are now in `folder`."""
+    hits = {name: measured.hit(name) for name in ("torch", "onnx_int8")}
+    return {
+        "folder": dg.MetadataValue.path(str(folder)),
+        "metrics": table(measured.table().round(4), rows=None, index=True),
+        "hit@10_difference": hits["onnx_int8"] - hits["torch"],
+        "speedup": round(measured.speedup, 2),
+        "torch_chunks_per_second": round(measured.chunks_per_second["torch"], 1),
+        "onnx_chunks_per_second": round(measured.chunks_per_second["onnx_int8"], 1),
+        "cosine_to_torch_min": measured.cosine_min,
+        "fused_operators": dg.MetadataValue.json(export.fused_operators),
+        "int8_size_mb": round((folder / export.int8_path.name).stat().st_size / 2**20, 1),
+        "fp32_size_mb": round((folder / export.fp32_path.name).stat().st_size / 2**20, 1),
+        "export_seconds": round(export.seconds, 1),
+    }
 
 
 @dg.asset_check(

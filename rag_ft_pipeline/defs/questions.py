@@ -17,6 +17,7 @@ from rag_ft_pipeline.questions.dataset import DATASET_FOLDER, save_pairs_dataset
 from rag_ft_pipeline.questions.filters import FilterReport, FilterSettings, filter_pairs
 from rag_ft_pipeline.questions.human import human_pairs
 from rag_ft_pipeline.questions.split import SPLIT_UNITS, SplitSettings, leakage, split_pairs
+from rag_ft_pipeline.retrieval.embedding import NO_PROMPTS
 from rag_ft_pipeline.settings import GOLDEN_SET_ENV, TRAIN_QUESTIONS_ENV
 
 GROUP = "questions"
@@ -65,14 +66,15 @@ def question_pairs(
     if report.budget_reached:
         context.log.warning(f"budget reached: {report.skipped_for_budget} chunks left for a later run")
     filters = FilterReport()
+    round_trip = bool(config.round_trip_top_k)  # only then is the base model needed here
     pairs = filter_pairs(
         pd.DataFrame(rows, columns=PAIR_COLUMNS),
         chunks.texts,
         filters,
         check_copying=not generator.extractive,
         settings=FilterSettings.model_validate(config.model_dump(include=set(FilterSettings.model_fields))),
-        model=embedding_model.load() if config.round_trip_top_k else None,
-        query_prompt=embedding_model.effective_query_prompt,
+        model=embedding_model.load() if round_trip else None,
+        prompts=embedding_model.prompts() if round_trip else NO_PROMPTS,
     )
     return dg.Output(
         pairs,
@@ -216,7 +218,7 @@ def split_question_pairs(
     train = pd.concat([split.train, human], ignore_index=True) if len(human) else split.train
     train.attrs = split.train.attrs
     rule = (
-        f"seeded (seed {settings.seed}) by {settings.split_by}: {settings.eval_fraction:.0%} of the "
+        f"seeded (split_seed {settings.split_seed}) by {settings.split_by}: {settings.eval_fraction:.0%} of the "
         f"{SPLIT_UNITS[settings.split_by]}s held out for eval, "
         f"{settings.validation_fraction:.0%} of the rest for validation"
     )

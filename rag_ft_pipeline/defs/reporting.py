@@ -1,10 +1,10 @@
 """The comparison of base, fine-tuned, BM25 and hybrid retrieval (group `reporting`)."""
 
 import json
+from pathlib import Path
 
 import dagster as dg
 import pandas as pd
-from pydantic import Field
 
 from rag_ft_pipeline.common.files import write_atomic
 from rag_ft_pipeline.common.types import Corpus
@@ -23,27 +23,14 @@ from rag_ft_pipeline.evaluation.scoring import EvaluationResult, fused_result
 from rag_ft_pipeline.retrieval.fusion import reciprocal_rank_fusion
 from rag_ft_pipeline.retrieval.published import publish_best
 from rag_ft_pipeline.retrieval.retrievers import MODELS, Retriever
-from rag_ft_pipeline.retrieval.vector_store import collection_name
-from rag_ft_pipeline.training.retention import remove, run_folders, runs_to_remove, stale_checkpoints
 from rag_ft_pipeline.training.trainer import FineTunedModel
 
 GROUP = "reporting"
 
 
-class ComparisonConfig(dg.Config):
-    keep_last_runs: int = Field(
-        default=3,
-        ge=1,
-        description="Fine-tuned models (with their indexes) and ONNX exports of the last this many runs are kept; "
-        "older ones, and leftover checkpoints, are removed after a successful comparison. The model this "
-        "comparison measured is always kept.",
-    )
-
-
 @dg.asset(group_name=GROUP, kinds={"pandas", "matplotlib"})
 def comparison(
     context: dg.AssetExecutionContext,
-    config: ComparisonConfig,
     base_metrics: EvaluationResult,
     finetuned_metrics: EvaluationResult,
     bm25_metrics: EvaluationResult,
@@ -64,13 +51,9 @@ def comparison(
         Retriever.BM25.value: bm25_metrics,
     }
     for model in MODELS:
-        results[Retriever.hybrid(model).value] = fused_result(
-            Retriever.hybrid(model).value,
-            [results[model], bm25_metrics],
-            eval_pairs,
-            golden_questions,
-            chunks.doc_of,
-            reciprocal_rank_fusion,
+        hybrid = Retriever.hybrid(model).value
+        results[hybrid] = fused_result(
+            hybrid, [results[model], bm25_metrics], eval_pairs, golden_questions, chunks.doc_of, reciprocal_rank_fusion
         )
     try:
         report = compare(results)
@@ -78,23 +61,12 @@ def comparison(
         raise dg.Failure(f"{error}: rematerialize the metrics assets together") from error
     report.extra["finetuned_model_path"] = str(finetuned_model.model_path)
     folder = paths.artifact_dir("comparison")
-    document = json.dumps(report.to_json(), indent=2)
-    chart = comparison_chart_png(report)
-    write_atomic(folder / "comparison.json", document)
-    write_atomic(folder / "comparison.csv", long_table(report).to_csv(index=False))
-    write_atomic(folder / "comparison.png", chart)
-    # Each run's report is also kept beside its model, so older models keep their numbers, and the
-    # model's card says how it scored here.
-    write_atomic(finetuned_model.model_path.parent / "comparison.json", document)
-    card = finetuned_model.model_path / "README.md"
-    previous = card.read_text() if card.exists() else ""
-    write_atomic(card, model_card(previous, report, str(finetuned_model.model_path), finetuned_model.prompts))
+    chart = _write_report(report, folder, finetuned_model)
     context.log.info(report.verdict.text)
     # A saturated lead (no golden set) cannot tell retrievers apart: readers then use the newest model.
     best = None if report.blocks[0].saturated else Retriever(report.best_retriever)
     with vector_store.writing("publishing the best retriever", context.log):
         publish_best(vector_store.client(), best)
-    removed = _prune(config.keep_last_runs, finetuned_model, paths, vector_store, context)
     lead = report.blocks[0]
     values, differences = block_tables(lead)
     return dg.Output(
@@ -111,34 +83,23 @@ def comparison(
             "chart_path": dg.MetadataValue.path(str(folder / "comparison.png")),
             "json_path": dg.MetadataValue.path(str(folder / "comparison.json")),
             "report": dg.MetadataValue.md(f"```\n{comparison_text(report)}\n```"),
-            "removed": table(removed, rows=None),
         },
     )
 
 
-def _prune(
-    keep: int,
-    measured: FineTunedModel,
-    paths: ProjectPathsResource,
-    vector_store: VectorStoreResource,
-    context: dg.AssetExecutionContext,
-) -> pd.DataFrame:
-    """Remove older runs' models (their indexes too), ONNX exports and leftover checkpoints."""
-    models = runs_to_remove(run_folders(paths.artifact_dir("finetuned_model")), keep, {measured.model_path.parent})
-    exports = runs_to_remove(run_folders(paths.artifact_dir("onnx_model")), keep)
-    rows = [{"what": "model", "path": p} for p in remove(models)]
-    with vector_store.writing("removing old indexes", context.log):
-        for folder in models:
-            index = collection_name(Retriever.FINETUNED.value, str(folder / "model"))
-            rows += [{"what": "index", "path": name} for name in vector_store.index(index).drop()]
-    rows += [{"what": "onnx export", "path": p} for p in remove(exports)]
-    rows += [
-        {"what": "checkpoints", "path": p}
-        for p in remove(stale_checkpoints(paths.artifact_dir("finetuned_model") / "checkpoints"))
-    ]
-    if rows:
-        context.log.info(f"removed {len(rows)} old artifacts (keep_last_runs={keep})")
-    return pd.DataFrame(rows, columns=["what", "path"])
+def _write_report(report: Comparison, folder: Path, finetuned_model: FineTunedModel) -> bytes:
+    """comparison.json, .csv and .png; the report also beside the model (so older models keep their
+    numbers) and in its card. Returns the chart."""
+    document = json.dumps(report.to_json(), indent=2)
+    chart = comparison_chart_png(report)
+    write_atomic(folder / "comparison.json", document)
+    write_atomic(folder / "comparison.csv", long_table(report).to_csv(index=False))
+    write_atomic(folder / "comparison.png", chart)
+    write_atomic(finetuned_model.model_path.parent / "comparison.json", document)
+    card = finetuned_model.model_path / "README.md"
+    previous = card.read_text() if card.exists() else ""
+    write_atomic(card, model_card(previous, report, str(finetuned_model.model_path), finetuned_model.prompts))
+    return chart
 
 
 @dg.asset_check(

@@ -20,7 +20,7 @@ from rag_ft_pipeline.common.hashing import storage_name
 from rag_ft_pipeline.questions.generator import QuestionGenerator
 from rag_ft_pipeline.questions.inverse_cloze import InverseClozeGenerator
 from rag_ft_pipeline.questions.llm import LLMQuestionGenerator, LLMSettings
-from rag_ft_pipeline.retrieval.embedding import default_query_prompt, load_model, resolve_model_path
+from rag_ft_pipeline.retrieval.embedding import Prompts, load_model, model_prompts, resolve_model_path
 from rag_ft_pipeline.retrieval.vector_store import COSINE
 from rag_ft_pipeline.retrieval.versions import IndexVersions
 from rag_ft_pipeline.settings import DEFAULT_BASE_MODEL, DEFAULT_CHROMA_PORT
@@ -71,17 +71,17 @@ class EmbeddingModelResource(dg.ConfigurableResource):
     model_name_or_path: str = Field(default=DEFAULT_BASE_MODEL, description="Hub id or local folder.")
     device: str | None = Field(default=None, description="cpu, cuda, mps; None picks the best there is.")
     batch_size: int = Field(default=32, ge=1, description="Texts encoded at once.")
-    query_prompt: str | None = Field(
+    base_query_prompt: str | None = Field(
         default=None,
-        description="The base model's query prompt, prepended to its queries (never passages); "
-        "defaults to BGE's instruction for BAAI/bge-*-en models, else none. The fine-tuned model's is "
-        "finetuned_model's query_prompt, which starts from this one.",
+        description="The base model's query prompt, prepended to its queries ('' for none); unset, the one it "
+        "was saved with, or BGE's instruction for BAAI/bge-*-en models. The fine-tuned model's prompts are "
+        "finetuned_model's query_prompt and passage_prompt.",
     )
     _models: dict[str, SentenceTransformer] = PrivateAttr(default_factory=dict)
 
-    @property
-    def effective_query_prompt(self) -> str | None:
-        return self.query_prompt if self.query_prompt is not None else default_query_prompt(self.model_name_or_path)
+    def prompts(self) -> Prompts:
+        """The base model's prompts (embedding.model_prompts)."""
+        return model_prompts(self.load(), self.model_name_or_path, self.base_query_prompt)
 
     @property
     def resolved_path(self) -> str:

@@ -15,9 +15,6 @@ from rag_ft_pipeline.settings import MANIFEST_ENV
 
 
 class DownloadConfig(dg.Config, FileSizeLimit):
-    manifest: str | None = Field(
-        default=None, description=f"Overrides the manifest of the paths resource ({MANIFEST_ENV})."
-    )
     timeout_seconds: float = Field(default=30.0, gt=0, description="Per request.")
     retries: int = Field(default=3, ge=0, description="On 429 (honouring Retry-After), 5xx and timeouts.")
 
@@ -29,9 +26,9 @@ def downloaded_documents(
     """The manifest's documents not yet in the documents folder, downloaded there (with timeouts,
     retries, a size limit, a content-type check and optional checksums). The documents-folder
     sensor then picks them up like any other new file."""
-    manifest = config.manifest or paths.manifest
+    manifest = paths.manifest
     if not manifest:
-        context.log.info(f"no manifest configured (set {MANIFEST_ENV} or this asset's `manifest`): nothing to download")
+        context.log.info(f"no manifest configured (set {MANIFEST_ENV}): nothing to download")
         return dg.MaterializeResult(metadata={"downloaded": 0, "present": 0, "failed": 0})
     results = download_documents(
         read_manifest(Path(manifest)),

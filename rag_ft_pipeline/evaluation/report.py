@@ -8,6 +8,7 @@ import pandas as pd
 from rag_ft_pipeline.common.plots import png_bytes
 from rag_ft_pipeline.evaluation.comparison import BASE, BEST_BY, Block, Comparison
 from rag_ft_pipeline.retrieval.embedding import Prompts
+from rag_ft_pipeline.retrieval.retrievers import Retriever
 
 GOLDEN_ADVICE = (
     "add a golden set of your own questions to tell them apart "
@@ -15,11 +16,11 @@ GOLDEN_ADVICE = (
 )
 SHOWN = ["hit@1", "hit@3", "hit@10", "mrr@10", "ndcg@10", "recall@10"]
 COLORS = {
-    "base": "salmon",
-    "finetuned": "tab:blue",
-    "bm25": "tab:gray",
-    "hybrid_base": "peachpuff",
-    "hybrid_finetuned": "lightskyblue",
+    Retriever.BASE.value: "salmon",
+    Retriever.FINETUNED.value: "tab:blue",
+    Retriever.BM25.value: "tab:gray",
+    Retriever.HYBRID_BASE.value: "peachpuff",
+    Retriever.HYBRID_FINETUNED.value: "lightskyblue",
 }
 
 

@@ -62,6 +62,39 @@ def pair_rows(chunk: Chunk, pairs: Sequence[dict[str, str]], generator: str) -> 
     ]
 
 
+@dataclass
+class _Answers:
+    """Each chunk text's pairs, cached as soon as they arrive and counted in the report."""
+
+    generator: QuestionGenerator
+    cache: QuestionCache
+    fingerprint: str
+    by_text: dict[str, list[dict]]
+    report: GenerationReport
+
+    def record(self, chunk: Chunk, future: Future[Generation]) -> None:
+        report = self.report
+        try:
+            generation = future.result()
+        except Exception as error:  # one bad chunk must not stop the others
+            report.failures.append({"chunk_id": chunk.chunk_id, "reason": f"{type(error).__name__}: {error}"[:500]})
+            return
+        self.by_text[chunk.content_hash] = [asdict(pair) for pair in generation.pairs]
+        self.cache.put(chunk.content_hash, self.fingerprint, self.by_text[chunk.content_hash])
+        report.generated += 1
+        report.prompt_tokens += generation.prompt_tokens
+        report.completion_tokens += generation.completion_tokens
+        report.cost_usd = self.generator.cost(report.prompt_tokens, report.completion_tokens)
+
+    def rows(self, chunks: Sequence[Chunk]) -> list[dict]:
+        rows: list[dict] = []
+        for chunk in chunks:
+            if pairs := self.by_text.get(chunk.content_hash):
+                self.report.chunks_with_pairs += 1
+                rows.extend(pair_rows(chunk, pairs, self.generator.name))
+        return rows
+
+
 def generate_pairs(
     chunks: Sequence[Chunk],
     generator: QuestionGenerator,
@@ -80,30 +113,18 @@ def generate_pairs(
     budget = budget or Budget()
     report = GenerationReport(chunks=len(chunks))
     fingerprint = generator.fingerprint()
-    answers = cache.get_many([c.content_hash for c in chunks], fingerprint)
-    report.cache_hits = sum(1 for c in chunks if c.content_hash in answers)
+    answers = _Answers(
+        generator, cache, fingerprint, cache.get_many([c.content_hash for c in chunks], fingerprint), report
+    )
+    report.cache_hits = sum(1 for c in chunks if c.content_hash in answers.by_text)
     first_of_text = {c.content_hash: c for c in reversed(chunks)}  # identical texts: one request
-    todo = [c for h, c in reversed(first_of_text.items()) if h not in answers]
-
-    def record(chunk: Chunk, future: Future[Generation]) -> None:
-        try:
-            generation = future.result()
-        except Exception as error:  # one bad chunk must not stop the others
-            report.failures.append({"chunk_id": chunk.chunk_id, "reason": f"{type(error).__name__}: {error}"[:500]})
-            return
-        answers[chunk.content_hash] = [asdict(pair) for pair in generation.pairs]
-        cache.put(chunk.content_hash, fingerprint, answers[chunk.content_hash])
-        report.generated += 1
-        report.prompt_tokens += generation.prompt_tokens
-        report.completion_tokens += generation.completion_tokens
-        report.cost_usd = generator.cost(report.prompt_tokens, report.completion_tokens)
-
+    todo = [c for h, c in reversed(first_of_text.items()) if h not in answers.by_text]
     pending: dict[Future[Generation], Chunk] = {}
 
-    def collect(return_when: str) -> None:
-        done, _ = wait(pending, return_when=return_when)
+    def collect() -> None:
+        done, _ = wait(pending, return_when=FIRST_COMPLETED)
         for future in done:
-            record(pending.pop(future), future)
+            answers.record(pending.pop(future), future)
         if progress is not None:
             progress(report.generated + len(report.failures), len(todo))
 
@@ -116,19 +137,12 @@ def generate_pairs(
     with ThreadPoolExecutor(max_workers=max(1, generator.concurrency)) as pool:
         for chunk in todo:
             while len(pending) >= max(1, generator.concurrency):
-                collect(FIRST_COMPLETED)
+                collect()
             if not budget.allows(sent, projected_cost()):
                 report.skipped_for_budget += 1
                 continue
             pending[pool.submit(generator.generate, chunk.text)] = chunk
             sent += 1
         while pending:
-            collect(FIRST_COMPLETED)
-
-    rows: list[dict] = []
-    for chunk in chunks:
-        pairs = answers.get(chunk.content_hash)
-        if pairs:
-            report.chunks_with_pairs += 1
-            rows.extend(pair_rows(chunk, pairs, generator.name))
-    return rows, report
+            collect()
+    return answers.rows(chunks), report

@@ -10,6 +10,7 @@ from sentence_transformers import SentenceTransformer
 from sentence_transformers.util import semantic_search
 
 from rag_ft_pipeline.common.text import longest_shared_word_run
+from rag_ft_pipeline.retrieval.embedding import NO_PROMPTS, Prompts
 
 
 class FilterSettings(BaseModel):
@@ -55,7 +56,7 @@ def filter_pairs(
     check_copying: bool,
     settings: FilterSettings | None = None,
     model: SentenceTransformer | None = None,
-    query_prompt: str | None = None,
+    prompts: Prompts = NO_PROMPTS,
 ) -> pd.DataFrame:
     """Drop empty questions, questions asked of more than one chunk, questions that copy more than
     `max_copied_words` consecutive words of their chunk (when `check_copying`), and with
@@ -80,9 +81,10 @@ def filter_pairs(
         if model is None:
             raise ValueError("round_trip_top_k needs the model that ranks the chunks")
         ids = list(chunk_texts)
-        corpus = model.encode([chunk_texts[i] for i in ids], normalize_embeddings=True, convert_to_tensor=True)
+        texts = [chunk_texts[i] for i in ids]
+        corpus = model.encode(texts, normalize_embeddings=True, convert_to_tensor=True, prompt=prompts.passage)
         queries = model.encode(
-            pairs["query"].tolist(), normalize_embeddings=True, convert_to_tensor=True, prompt=query_prompt
+            pairs["query"].tolist(), normalize_embeddings=True, convert_to_tensor=True, prompt=prompts.query
         )
         hits = semantic_search(queries, corpus, top_k=top_k)
         missed = pd.Series(

@@ -23,7 +23,7 @@ class SplitSettings(BaseModel):
     validation_fraction: float = Field(
         default=0.1, ge=0, lt=1, description="Share of the training units that picks the best checkpoint."
     )
-    seed: int = Field(default=42, description="Seeds the shuffle: the same pairs and seed give the same split.")
+    split_seed: int = Field(default=42, description="Seeds the shuffle: the same pairs and seed give the same split.")
 
 
 @dataclass(frozen=True)
@@ -48,7 +48,7 @@ def split_pairs(pairs: pd.DataFrame, settings: SplitSettings | None = None) -> P
     eval_fraction, validation_fraction = settings.eval_fraction, settings.validation_fraction
     column = SPLIT_UNITS[settings.split_by]
     units = np.array(sorted(pairs[column].unique()))
-    np.random.default_rng(settings.seed).shuffle(units)
+    np.random.default_rng(settings.split_seed).shuffle(units)
     # At least one unit on each held-out side once there are enough to spare one.
     n_eval = max(1, round(len(units) * eval_fraction)) if len(units) >= 2 and eval_fraction > 0 else 0
     rest = units[n_eval:]

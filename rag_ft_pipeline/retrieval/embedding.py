@@ -36,19 +36,23 @@ class Prompts:
     query: str | None = None
     passage: str | None = None
 
-    @classmethod
-    def of(cls, model: EmbeddingModel, name_or_path: str) -> Prompts:
-        """The 'query' and 'document' prompts a model was saved with (fine-tuned models and their
-        ONNX exports save theirs), else BGE's query instruction for a BGE model."""
-        saved = model.prompts
-        return cls(saved.get("query") or default_query_prompt(name_or_path), saved.get("document") or None)
-
     def saved(self) -> dict[str, str]:
         """As sentence-transformers saves them, so that `encode_query` and `encode_document` use them."""
         return {"query": self.query or "", "document": self.passage or ""}
 
 
 NO_PROMPTS = Prompts()
+
+
+def model_prompts(model: EmbeddingModel, name_or_path: str, query_prompt: str | None = None) -> Prompts:
+    """Which prompts a model encodes with, answered here for every path (indexes, training,
+    evaluation, the CLI, the ONNX export): `query_prompt` when one is set for it (the base model's
+    `base_query_prompt`; '' for none), else the 'query' and 'document' prompts it was saved with
+    (fine-tuned models and their exports save both), else BGE's instruction for a BGE model."""
+    saved = model.prompts
+    if query_prompt is not None:
+        return Prompts(query_prompt or None, saved.get("document") or None)
+    return Prompts(saved.get("query") or default_query_prompt(name_or_path), saved.get("document") or None)
 
 
 def resolve_model_path(name_or_path: str) -> str:

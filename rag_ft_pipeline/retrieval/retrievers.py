@@ -31,6 +31,12 @@ class Retriever(str, Enum):
     def uses_bm25(self) -> bool:
         return self not in MODELS
 
+    def index_name(self, model_id: str) -> str:
+        """The name under which a model's index is published: one per retriever and model."""
+        from rag_ft_pipeline.retrieval.vector_store import collection_name  # Chroma is loaded only when asked
+
+        return collection_name(self.value, model_id)
+
     @classmethod
     def hybrid(cls, model: Retriever) -> Retriever:
         return cls(f"hybrid_{model.value}")

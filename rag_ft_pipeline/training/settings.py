@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, Field
 
 from rag_ft_pipeline.retrieval.embedding import E5_PASSAGE_PROMPT, E5_QUERY_PROMPT, Prompts
 
@@ -18,29 +18,11 @@ class TrainingSettings(BaseModel):
     batch_size: int = Field(
         default=128,
         ge=2,
-        description="Pairs per batch: with MNRL each query's negatives are the batch's other passages.",
+        description="Pairs per batch: with MNRL each query's negatives are the batch's other passages. Embedded "
+        "whole when it fits in memory, else in mini-batches (GradCache).",
     )
     warmup_ratio: float = Field(
         default=0.1, ge=0, lt=1, description="Share of the steps spent warming the learning rate up."
-    )
-    loss: Literal["mnrl", "cached_mnrl", "cached_gist"] = Field(
-        default="cached_mnrl",
-        description="mnrl: MultipleNegativesRankingLoss; "
-        "cached_mnrl: GradCache, large batches at the memory of mini_batch_size; "
-        "cached_gist: cached_mnrl without the in-batch negatives that the base model scores above the positive "
-        "(GISTEmbed: likely false negatives; a step costs about 1.4 times as much).",
-    )
-    mini_batch_size: int = Field(default=32, ge=1, description="cached losses only: texts encoded at once.")
-    loss_directions: Literal["query_to_doc", "all"] = Field(
-        default="query_to_doc",
-        description="query_to_doc: each query against the batch's passages (MNRL); all: also queries against "
-        "queries and passages against passages and queries (GTE's improved contrastive loss), at no extra encoding.",
-    )
-    hardness_strength: float = Field(
-        default=0.0,
-        ge=0,
-        description="Weight the hardest negatives up: each negative's logit gains this times its own similarity "
-        "(no gradient through it); Lan et al. (2025) use 9; 0: off.",
     )
     # by_document: most misses on real questions are a wrong passage of the right document
     # (benchmarks/RESULTS.md); on the tuned half it won hit@1 and MRR@10 with both seeds, narrowly.
@@ -52,22 +34,9 @@ class TrainingSettings(BaseModel):
     hard_negatives: int = Field(
         default=0,
         ge=0,
-        description="Negatives mined per pair with the base model, among all the corpus's chunks; "
-        "0 = in-batch negatives only.",
-    )
-    hard_negative_range_min: int = Field(
-        default=10,
-        ge=0,
-        description="Skip the base model's top ranks when mining: they are often unlabelled positives.",
-    )
-    hard_negative_range_max: int = Field(
-        default=110,
-        ge=1,
-        description="The deepest rank searched for a negative within the margin: a pair with none by then is "
-        "not trained on, and those are the pairs the base model ranks worst, so the window is wide.",
-    )
-    hard_negative_margin: float = Field(
-        default=0.05, ge=0, description="Mine only negatives scoring at most (1 - margin) of the positive's score."
+        description="Negatives mined per pair with the base model among all the corpus's chunks (skipping its "
+        "top 10, often unlabelled positives); a pair with none scoring below 95% of its positive is not trained "
+        "on. 0 = in-batch negatives only.",
     )
     matryoshka_dims: list[int] = Field(
         default=[], description="e.g. [384, 256, 128, 64]: embeddings that still work cut to these sizes."
@@ -77,15 +46,15 @@ class TrainingSettings(BaseModel):
     )
     max_steps: int | None = Field(default=None, ge=1, description="Budget: optimizer steps at most.")
     checkpoint_every_steps: int | None = Field(
-        default=None, ge=1, description="None: a checkpoint (and validation) per epoch."
-    )
-    validation_corpus_size: int = Field(
-        default=2000, ge=1, description="Chunks searched when scoring on the validation questions (theirs included)."
+        default=None,
+        ge=1,
+        description="A checkpoint (and validation) every this many steps. None: per epoch, or every ~5 minutes "
+        "when a time budget ends training inside two epochs.",
     )
     max_train_minutes: float | None = Field(
         default=None,
         gt=0,
-        description="Wall-clock budget, turned into steps from the measured speed of the first steps. "
+        description="Wall-clock budget, turned into steps from the speed of the first steps of training. "
         "None: 20 minutes on a CPU, no limit (all epochs) on a GPU.",
     )
     report_to: Literal["none", "tensorboard", "mlflow", "trackio"] = Field(
@@ -94,10 +63,10 @@ class TrainingSettings(BaseModel):
         "the run's folder, tensorboard --logdir), mlflow (MLFLOW_TRACKING_URI; pip install mlflow) or trackio "
         "(pip install trackio). The curves are in the asset's metadata either way.",
     )
-    precision: Literal["auto", "fp32", "bf16"] = Field(
+    precision: Literal["auto", "fp32", "bf16", "fp16"] = Field(
         default="auto",
-        description="auto: fp16 on a GPU; on a CPU with native bf16, whichever of fp32 and bf16 autocast "
-        "measures faster on the first steps; else fp32.",
+        description="auto: on a GPU bf16 where it has it (Ampere and later), else fp16; on a CPU with native bf16, "
+        "whichever of fp32 and bf16 autocast measures faster on a small step; else fp32.",
     )
     seed: int = Field(default=42, description="Seeds sampling, shuffling and initialization.")
     query_prompt: str | None = Field(
@@ -120,18 +89,3 @@ class TrainingSettings(BaseModel):
         if self.passage_prompt is None:
             return Prompts(query or None, E5_PASSAGE_PROMPT if query == E5_QUERY_PROMPT else None)
         return Prompts(query or None, self.passage_prompt or None)
-
-    @model_validator(mode="after")
-    def _gist_has_no_loss_variants(self) -> TrainingSettings:
-        if self.loss == "cached_gist" and (self.loss_directions != "query_to_doc" or self.hardness_strength):
-            raise ValueError("loss_directions and hardness_strength apply to mnrl and cached_mnrl, not cached_gist")
-        return self
-
-    @model_validator(mode="after")
-    def _mining_window_holds_the_negatives(self) -> TrainingSettings:
-        if self.hard_negatives and self.hard_negative_range_max < self.hard_negative_range_min + self.hard_negatives:
-            raise ValueError(
-                f"hard_negative_range_max ({self.hard_negative_range_max}) leaves no room for {self.hard_negatives} "
-                f"negative(s) past hard_negative_range_min ({self.hard_negative_range_min})"
-            )
-        return self

@@ -9,7 +9,7 @@ import random
 import shutil
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import pandas as pd
@@ -17,7 +17,6 @@ from datasets import Dataset
 from sentence_transformers import SentenceTransformer, SentenceTransformerModelCardData, SentenceTransformerTrainer
 from sentence_transformers.sentence_transformer.evaluation import InformationRetrievalEvaluator
 from sentence_transformers.sentence_transformer.losses import (
-    CachedGISTEmbedLoss,
     CachedMultipleNegativesRankingLoss,
     MatryoshkaLoss,
     MultipleNegativesRankingLoss,
@@ -31,15 +30,31 @@ from rag_ft_pipeline.common.files import atomic_directory
 from rag_ft_pipeline.common.types import Chunk
 from rag_ft_pipeline.retrieval.embedding import NO_PROMPTS, Prompts
 from rag_ft_pipeline.training.batching import DocumentBatchSampler
-from rag_ft_pipeline.training.budget import Precision, TrainingPlan, on_gpu, plan_training
+from rag_ft_pipeline.training.budget import (
+    PROBE_BATCH,
+    StepBudget,
+    TrainingPlan,
+    checkpoint_cadence,
+    choose_precision,
+    default_budget_minutes,
+    describe,
+    full_batch_fits,
+    initial_plan,
+    log_every,
+    on_gpu,
+)
 from rag_ft_pipeline.training.checkpoints import resumable_checkpoint
 from rag_ft_pipeline.training.curves import training_curves
 from rag_ft_pipeline.training.settings import TrainingSettings
 
 VALIDATION_NAME = "validation"
 BEST_METRIC = f"eval_{VALIDATION_NAME}_cosine_ndcg@10"
+MODEL_FOLDER = "model"  # in the run's folder: the saved model
 PLAN_FILE = "plan.json"  # beside the checkpoints: a resumed run keeps the steps it planned
-CHECKPOINT_MINUTES = 5.0  # under a time budget: a checkpoint about this often, for resuming
+MINI_BATCH = 32  # texts embedded at once by GradCache, when a batch does not fit in memory whole
+HARD_NEGATIVE_RANKS = (10, 110)  # the base model's top ranks are often unlabelled positives
+HARD_NEGATIVE_MARGIN = 0.05  # a mined negative scores at most 95% of its positive
+VALIDATION_CORPUS = 2000  # chunks searched by the validation questions: theirs and a sample of the rest
 
 
 @dataclass(frozen=True)
@@ -86,7 +101,9 @@ class _LogProgress(TrainerCallback):
         self.log.info(f"training step {state.global_step}/{state.max_steps}: {shown}")
 
 
-def validation_corpus(chunks: list[Chunk], validation: pd.DataFrame, size: int, seed: int) -> dict[str, str]:
+def validation_corpus(
+    chunks: list[Chunk], validation: pd.DataFrame, seed: int, size: int = VALIDATION_CORPUS
+) -> dict[str, str]:
     """The validation questions' own chunks plus a seeded sample of the others, up to `size`."""
     by_id = {c.chunk_id: c.text for c in chunks}
     needed = set(validation["chunk_id"])
@@ -115,33 +132,26 @@ def _validation_evaluator(
     )
 
 
-def _loss(model: SentenceTransformer, settings: TrainingSettings, base_model_path: str):
-    directions = (
-        ("query_to_doc", "query_to_query", "doc_to_query", "doc_to_doc")
-        if settings.loss_directions == "all"
-        else ("query_to_doc",)
+def _loss(model: SentenceTransformer, settings: TrainingSettings, full_batch: bool):
+    """MultipleNegativesRankingLoss; GradCache's version when the batch does not fit in memory whole."""
+    inner = (
+        MultipleNegativesRankingLoss(model)
+        if full_batch
+        else CachedMultipleNegativesRankingLoss(model, mini_batch_size=MINI_BATCH)
     )
-    options = {
-        "directions": directions,
-        "hardness_mode": "all_negatives" if settings.hardness_strength else None,
-        "hardness_strength": settings.hardness_strength,
-    }
-    if settings.loss == "cached_gist":
-        inner = CachedGISTEmbedLoss(
-            model,
-            SentenceTransformer(base_model_path, device=str(model.device)),
-            temperature=1 / 20,  # MNRL's scale of 20, so that only the masking differs
-            mini_batch_size=settings.mini_batch_size,
-            contrast_anchors=False,
-            contrast_positives=False,
-        )
-    elif settings.loss == "cached_mnrl":
-        inner = CachedMultipleNegativesRankingLoss(model, mini_batch_size=settings.mini_batch_size, **options)
-    else:
-        inner = MultipleNegativesRankingLoss(model, **options)
     if settings.matryoshka_dims:
         return MatryoshkaLoss(model, inner, matryoshka_dims=list(settings.matryoshka_dims))
     return inner
+
+
+def longest_text(model: SentenceTransformer, dataset: Dataset, prompts: Prompts) -> int:
+    """Tokens in the dataset's longest text, its prompt included, as the model truncates it."""
+    longest = 0
+    for column in dataset.column_names:
+        prompt = (prompts.query if column == "anchor" else prompts.passage) or ""
+        ids = model.tokenizer([prompt + text for text in dataset[column]])["input_ids"]
+        longest = max(longest, *map(len, ids))
+    return min(longest, model.max_seq_length)
 
 
 def training_dataset(
@@ -165,9 +175,9 @@ def training_dataset(
         anchor_column_name="anchor",
         positive_column_name="positive",
         corpus=list(negatives_corpus) or None,
-        range_min=settings.hard_negative_range_min,
-        range_max=settings.hard_negative_range_max,
-        relative_margin=settings.hard_negative_margin,
+        range_min=HARD_NEGATIVE_RANKS[0],
+        range_max=HARD_NEGATIVE_RANKS[1],
+        relative_margin=HARD_NEGATIVE_MARGIN,
         num_negatives=settings.hard_negatives,
         sampling_strategy="top",
         query_prompt=prompts.query,
@@ -191,40 +201,37 @@ def column_prompts(prompts: Prompts, columns: Sequence[str]) -> dict[str, str] |
 def _arguments(
     checkpoint_dir: Path,
     settings: TrainingSettings,
-    precision: Precision,
-    steps: int,
-    save_steps: int | None,
+    plan: TrainingPlan,
     evaluate: bool,
     column_prompts: dict[str, str] | None,
-    batch_sampler: BatchSamplers | Callable[..., DocumentBatchSampler] = BatchSamplers.NO_DUPLICATES,
-    run_name: str | None = None,
+    batch_sampler: BatchSamplers | Callable[..., DocumentBatchSampler],
+    run_name: str | None,
 ) -> SentenceTransformerTrainingArguments:
-    """Evaluation and checkpoints per epoch for the full recipe; under a budget shorter than two
-    epochs, a checkpoint (for resuming) and an evaluation (for the validation curve) every few minutes."""
-    per_epoch = save_steps is None
+    """A validation with each checkpoint, at the cadence the plan asks (`checkpoint_cadence`)."""
+    save_steps, keep_best = checkpoint_cadence(plan, settings.checkpoint_every_steps)
     return SentenceTransformerTrainingArguments(
         output_dir=str(checkpoint_dir),
         num_train_epochs=settings.epochs,
-        max_steps=steps,
+        max_steps=plan.steps,
         per_device_train_batch_size=settings.batch_size,
         learning_rate=settings.learning_rate,
         warmup_steps=settings.warmup_ratio,  # a float below 1 is a share of all steps (Transformers 5)
-        fp16=precision == "fp16",
-        bf16=precision == "bf16",
-        use_cpu=precision != "fp16" and not on_gpu(),
+        fp16=plan.precision == "fp16",
+        bf16=plan.precision == "bf16",
+        use_cpu=not on_gpu(),
         dataloader_pin_memory=on_gpu(),
         # Duplicate texts in one batch would be scored as each other's negatives.
         batch_sampler=batch_sampler,
         prompts=column_prompts,
-        eval_strategy=("epoch" if per_epoch else "steps") if evaluate else "no",
+        eval_strategy="steps" if evaluate else "no",
         eval_steps=save_steps,
-        save_strategy="epoch" if per_epoch else "steps",
-        save_steps=save_steps or 500,
+        save_strategy="steps",
+        save_steps=save_steps,
         save_total_limit=2,
-        load_best_model_at_end=per_epoch and evaluate,
-        metric_for_best_model=BEST_METRIC if per_epoch and evaluate else None,
-        logging_steps=max(1, min(steps, 400) // 8),
-        # TensorBoard is given its own callback (train_model), so that its files outlive the checkpoints.
+        load_best_model_at_end=keep_best and evaluate,
+        metric_for_best_model=BEST_METRIC if evaluate else None,
+        logging_steps=log_every(plan.steps),
+        # TensorBoard is given its own callback (TrainingRun.trainer), so that its files outlive the checkpoints.
         report_to="none" if settings.report_to in ("none", "tensorboard") else settings.report_to,
         run_name=run_name,
         seed=settings.seed,
@@ -250,6 +257,107 @@ def _batch_sampler(
     )
 
 
+@dataclass
+class TrainingRun:
+    """One fine-tuning: the model, its pairs and settings, and where its checkpoints and output go."""
+
+    model: SentenceTransformer
+    dataset: Dataset
+    evaluator: InformationRetrievalEvaluator | None
+    settings: TrainingSettings
+    prompts: Prompts
+    sampler: BatchSamplers | Callable[..., DocumentBatchSampler]
+    checkpoint_dir: Path
+    output_dir: Path
+    log: logging.Logger
+
+    def trainer(
+        self, plan: TrainingPlan, track: bool = False, batch_size: int | None = None
+    ) -> SentenceTransformerTrainer:
+        """A trainer for the plan; only the one that trains (`track`) reports to a tracker, not a probe."""
+        update = {"batch_size": batch_size or self.settings.batch_size, "report_to": self.settings.report_to}
+        settings = self.settings.model_copy(update=update if track else {**update, "report_to": "none"})
+        prompts = column_prompts(self.prompts, self.dataset.column_names)
+        args = _arguments(
+            self.checkpoint_dir, settings, plan, self.evaluator is not None, prompts, self.sampler, self.output_dir.name
+        )
+        trainer = SentenceTransformerTrainer(
+            model=self.model,
+            args=args,
+            train_dataset=self.dataset,
+            loss=_loss(self.model, settings, plan.full_batch),
+            evaluator=self.evaluator,
+            callbacks=[_LogProgress(self.log)],
+        )
+        if settings.report_to == "tensorboard":  # imported here: tensorboard is an optional package
+            from torch.utils.tensorboard import SummaryWriter
+            from transformers.integrations import TensorBoardCallback
+
+            trainer.add_callback(TensorBoardCallback(SummaryWriter(str(self.tensorboard_dir))))
+        trainer.remove_callback(PrinterCallback)  # its raw dicts would duplicate the log lines above
+        return trainer
+
+    @property
+    def tensorboard_dir(self) -> Path:
+        return self.output_dir / "tensorboard"
+
+    def plan(self, resuming: bool) -> TrainingPlan:
+        """The plan a resumed run recorded; else the precision and the loss chosen for this machine,
+        with all epochs planned until `StepBudget` times the first steps under a time budget."""
+        plan_file = self.checkpoint_dir / PLAN_FILE
+        if resuming and plan_file.exists():
+            return TrainingPlan(**json.loads(plan_file.read_text()))
+        settings = self.settings
+        steps_per_epoch = max(1, len(self.dataset) // settings.batch_size)
+        budget = default_budget_minutes(settings.max_train_minutes, on_gpu())
+        whole = initial_plan(steps_per_epoch, settings, budget, "fp32", {}, True)  # the most steps it can take
+        precision, probed = choose_precision(
+            settings.precision,
+            lambda p: self.trainer(replace(whole, steps=1, precision=p), batch_size=PROBE_BATCH),
+            self.log,
+            whole.steps,
+        )
+        texts = settings.batch_size * len(self.dataset.column_names)
+        full_batch = full_batch_fits(self.model, texts, longest_text(self.model, self.dataset, self.prompts))
+        plan = replace(whole, precision=precision, step_seconds_by_precision=probed, full_batch=full_batch)
+        self.record(plan)
+        return plan
+
+    def record(self, plan: TrainingPlan) -> None:
+        self.checkpoint_dir.mkdir(parents=True, exist_ok=True)
+        (self.checkpoint_dir / PLAN_FILE).write_text(json.dumps(asdict(plan)))
+        self.log.info(
+            describe(plan) if plan.calibrated else describe(plan) + "; the budget is set once steps are timed"
+        )
+
+    def fit(
+        self, plan: TrainingPlan, checkpoint: Path | None
+    ) -> tuple[SentenceTransformerTrainer, TrainingPlan, float]:
+        """Train, timing the first steps when the plan still needs it; returns the plan trained to."""
+        trainer = self.trainer(plan, track=True)
+        budget = StepBudget(plan, self.settings, self.record)
+        if not plan.calibrated:
+            trainer.add_callback(budget)
+        started = time.perf_counter()
+        trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
+        return trainer, budget.plan, time.perf_counter() - started
+
+    def save(self, trainer: SentenceTransformerTrainer) -> tuple[Path, float | None, pd.DataFrame]:
+        """Save the model with its prompts (written whole or not at all); its validation NDCG@10 and
+        the curves."""
+        history = list(trainer.state.log_history)
+        scores = [row[BEST_METRIC] for row in history if BEST_METRIC in row]
+        best = trainer.state.best_metric if trainer.args.load_best_model_at_end else (scores or [None])[-1]
+        # What it was trained with, replacing any the base model saved, so that `encode_query`,
+        # `encode_document` (and this project's tools) put exactly that before queries and passages.
+        self.model.prompts.update(self.prompts.saved())
+        model_path = self.output_dir / MODEL_FOLDER
+        with atomic_directory(model_path) as folder:
+            self.model.save(str(folder))
+        shutil.rmtree(self.checkpoint_dir, ignore_errors=True)
+        return model_path, best, training_curves(history, BEST_METRIC)
+
+
 def train_model(
     base_model_path: str,
     train: pd.DataFrame,
@@ -264,85 +372,35 @@ def train_model(
 ) -> TrainingResult:
     """Fine-tune the model at `base_model_path` (a hub id or folder) on (query, positive) pairs for
     as many steps as the epochs, `max_steps` and the time budget allow, and save it to
-    `output_dir/model` (written whole or not at all). With per-epoch evaluation the checkpoint that
-    scores best on the validation questions (searched in `corpus`) is kept. Checkpoints go to
-    `checkpoint_dir`; one found there (an interrupted run of the same training) is resumed from,
-    with the steps it planned, and they are removed once the model is saved. Hard negatives are
-    mined as `training_dataset` says, `negatives_corpus` being the whole corpus's chunks."""
+    `output_dir/model`. With per-epoch validation (on `corpus`) the best checkpoint is kept.
+    Checkpoints go to `checkpoint_dir`; one found there (an interrupted run of the same training) is
+    resumed from, with the steps it planned. Hard negatives are mined as `training_dataset` says,
+    `negatives_corpus` being the whole corpus's chunks."""
     if settings.max_train_pairs is not None and len(train) > settings.max_train_pairs:
         train = train.sample(n=settings.max_train_pairs, random_state=settings.seed)
     if train.empty:
         raise ValueError("no training pairs")
-    model = SentenceTransformer(
-        base_model_path,
-        model_card_data=SentenceTransformerModelCardData(
-            language="en", model_name="rag_ft_pipeline fine-tuned retriever"
-        ),
-    )
-    evaluator = _validation_evaluator(validation, corpus, prompts)
+    card = SentenceTransformerModelCardData(language="en", model_name="rag_ft_pipeline fine-tuned retriever")
+    model = SentenceTransformer(base_model_path, model_card_data=card)
     dataset = training_dataset(model, train, settings, prompts, negatives_corpus, log)
-    loss = _loss(model, settings, base_model_path)
-    sampler = _batch_sampler(settings, train, dataset)
-    steps_per_epoch = max(1, len(dataset) // settings.batch_size)
+    evaluator = _validation_evaluator(validation, corpus, prompts)
+    run = TrainingRun(
+        model,
+        dataset,
+        evaluator,
+        settings,
+        prompts,
+        _batch_sampler(settings, train, dataset),
+        checkpoint_dir,
+        output_dir,
+        log,
+    )
     checkpoint, resumed_from = resumable_checkpoint(checkpoint_dir)
-    tensorboard_dir = output_dir / "tensorboard"
-
-    def trainer_for(
-        precision: Precision, steps: int, save_steps: int | None, batch_size: int | None = None, track: bool = False
-    ) -> SentenceTransformerTrainer:
-        """A trainer; only the one that trains (`track`) reports to a tracker, not the timing probes."""
-        update = {"batch_size": batch_size or settings.batch_size, "report_to": settings.report_to if track else "none"}
-        batch = settings.model_copy(update=update)
-        args = _arguments(
-            checkpoint_dir,
-            batch,
-            precision,
-            steps,
-            save_steps,
-            evaluator is not None,
-            column_prompts(prompts, dataset.column_names),
-            sampler,
-            output_dir.name,
-        )
-        trainer = SentenceTransformerTrainer(
-            model=model, args=args, train_dataset=dataset, loss=loss, evaluator=evaluator, callbacks=[_LogProgress(log)]
-        )
-        if batch.report_to == "tensorboard":  # imported here: tensorboard is an optional package
-            from torch.utils.tensorboard import SummaryWriter
-            from transformers.integrations import TensorBoardCallback
-
-            trainer.add_callback(TensorBoardCallback(SummaryWriter(str(tensorboard_dir))))
-        trainer.remove_callback(PrinterCallback)  # its raw dicts would duplicate the log lines above
-        return trainer
-
-    plan_file = checkpoint_dir / PLAN_FILE
-    if checkpoint and plan_file.exists():
-        plan = TrainingPlan(**json.loads(plan_file.read_text()))
+    plan = run.plan(resuming=checkpoint is not None)
+    if checkpoint:
         log.info(f"resuming from the checkpoint at step {resumed_from} of {plan.steps}")
-    else:
-        plan = plan_training(trainer_for, steps_per_epoch, settings, log)
-        checkpoint_dir.mkdir(parents=True, exist_ok=True)
-        plan_file.write_text(json.dumps(asdict(plan)))
-    save_steps = None
-    if (plan.limited_by != "epochs" and plan.epochs < 2) or settings.checkpoint_every_steps:
-        every = settings.checkpoint_every_steps or CHECKPOINT_MINUTES * 60 / (plan.seconds_per_step or 1)
-        save_steps = max(1, min(plan.steps, int(every)))
-    trainer = trainer_for(plan.precision, plan.steps, save_steps, track=True)
-    started = time.perf_counter()
-    trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
-    seconds = time.perf_counter() - started
-    history = list(trainer.state.log_history)
-    best = trainer.state.best_metric
-    if best is None and evaluator is not None:  # no per-epoch evaluation: score the final model once
-        best = evaluator(model).get(BEST_METRIC.removeprefix("eval_"))
-        history.append({"step": trainer.state.global_step, BEST_METRIC: best})
-    # What it was trained with, replacing any the base model saved, so that `encode_query`,
-    # `encode_document` (and this project's tools) put exactly that before queries and passages.
-    model.prompts.update(prompts.saved())
-    model_path = output_dir / "model"
-    with atomic_directory(model_path) as folder:
-        model.save(str(folder))
-    shutil.rmtree(checkpoint_dir, ignore_errors=True)
+    trainer, plan, seconds = run.fit(plan, checkpoint)
+    model_path, best, curves = run.save(trainer)
     return TrainingResult(
         model_path=model_path,
         train_pairs=len(dataset),
@@ -352,8 +410,8 @@ def train_model(
         best_validation_ndcg=float(best) if best is not None else None,
         plan=plan,
         batch_size=settings.batch_size,
-        curves=training_curves(history, BEST_METRIC),
-        tracker=_tracker(settings.report_to, output_dir.name, tensorboard_dir),
+        curves=curves,
+        tracker=_tracker(settings.report_to, output_dir.name, run.tensorboard_dir),
     )
 
 

@@ -9,10 +9,11 @@ import pytest
 from dagster._core.definitions.sensor_definition import SensorExecutionData
 
 from rag_ft_pipeline.defs import build_definitions
-from rag_ft_pipeline.defs.automation import retraining_schedule
+from rag_ft_pipeline.defs.automation import retraining_due
 from rag_ft_pipeline.defs.ingestion import current_document_ids
 from rag_ft_pipeline.defs.io_managers import CHUNKS_IO_MANAGER
 from rag_ft_pipeline.defs.resources import ProjectPathsResource
+from rag_ft_pipeline.settings import MAX_RUNS_ENV, RETRAIN_CRON_ENV, Settings
 from rag_ft_pipeline_tests.helpers import launch, project_settings, sensor_tick
 
 RANGE = ("dagster/asset_partition_range_start", "dagster/asset_partition_range_end")
@@ -98,8 +99,17 @@ def test_a_burst_of_thirty_documents_is_one_run_that_processes_each_once(tmp_pat
 def test_retraining_schedule_runs_only_after_documents_changed():
     # Entered, so the context gives back what it set up (left open, it leaks Dagster's state storage).
     with dg.instance_for_test() as instance, dg.build_schedule_context(instance=instance) as context:
-        assert isinstance(retraining_schedule(context), dg.SkipReason)
+        assert isinstance(retraining_due(context), dg.SkipReason)
         instance.report_runless_asset_event(dg.AssetMaterialization("question_pairs"))
-        assert isinstance(retraining_schedule(context), dg.RunRequest)
+        assert isinstance(retraining_due(context), dg.RunRequest)
         instance.report_runless_asset_event(dg.AssetMaterialization("finetuned_model"))
-        assert isinstance(retraining_schedule(context), dg.SkipReason)
+        assert isinstance(retraining_due(context), dg.SkipReason)
+
+
+def test_the_retraining_schedule_and_the_run_limit_come_from_the_settings(tmp_path, monkeypatch):
+    monkeypatch.setenv(RETRAIN_CRON_ENV, "15 2 * * *")
+    monkeypatch.setenv(MAX_RUNS_ENV, "4")
+    settings = Settings.from_env()
+    assert (settings.retrain_cron, settings.max_concurrent_runs) == ("15 2 * * *", 4)
+    schedule = build_definitions(settings).resolve_schedule_def("retraining_schedule")
+    assert schedule.cron_schedule == "15 2 * * *"

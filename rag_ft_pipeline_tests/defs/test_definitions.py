@@ -46,17 +46,17 @@ def test_every_config_field_is_described_and_fixed_choices_are_literals(defs: dg
     from rag_ft_pipeline.defs.finetuned_model import TrainingConfig
     from rag_ft_pipeline.defs.questions import SplitConfig
 
-    assert typing.get_args(TrainingConfig.model_fields["loss"].annotation) == ("mnrl", "cached_mnrl", "cached_gist")
+    assert typing.get_args(TrainingConfig.model_fields["batching"].annotation) == ("shuffled", "by_document")
     assert typing.get_args(SplitConfig.model_fields["split_by"].annotation) == ("pair", "document")
 
 
 def test_a_wrong_choice_is_refused_when_the_run_is_configured_not_mid_run(defs: dg.Definitions):
-    with pytest.raises(dg.DagsterInvalidConfigError, match="loss"):
+    with pytest.raises(dg.DagsterInvalidConfigError, match="batching"):
         dg.materialize(
             [*defs.assets],
             resources=defs.resources,
             selection="finetuned_model",
-            run_config={"ops": {"finetuned_model": {"config": {"loss": "triplet"}}}},
+            run_config={"ops": {"finetuned_model": {"config": {"batching": "by_topic"}}}},
         )
 
 

@@ -139,7 +139,7 @@ def test_whole_graph_on_the_sample_corpus(tmp_path: Path):
             defs,
             instance,
             retrain,
-            run_config=ops_config(finetuned_model={"epochs": 1}, comparison={"keep_last_runs": 1}),
+            run_config=ops_config(finetuned_model={"epochs": 1}, retention={"keep_last_runs": 1}),
         )
         assert again.success
         newest = Path(latest_metadata(instance, "finetuned_model")["model_path"])
@@ -149,7 +149,7 @@ def test_whole_graph_on_the_sample_corpus(tmp_path: Path):
         assert store.index(collection_name("finetuned", str(newest))).current() is not None
         assert published_index(store.client(), "finetuned").model == str(newest)  # the label moved on
         store.close()
-        removed = {(r.data["what"], r.data["path"]) for r in latest_metadata(instance, "comparison")["removed"].records}
+        removed = {(r.data["what"], r.data["path"]) for r in latest_metadata(instance, "retention")["removed"].records}
         assert ("model", str(model_path.parent)) in removed and any(what == "index" for what, _ in removed)
         assert folder.exists()  # the ONNX export is the last one made: kept
 

@@ -10,17 +10,17 @@ from benchmarks.onnx_inference import eval_questions
 from rag_ft_pipeline.evaluation.onnx_comparison import compare_with_torch
 from rag_ft_pipeline.ingestion.chunking import chunk_document
 from rag_ft_pipeline.ingestion.conversion import convert_document
-from rag_ft_pipeline.retrieval.embedding import Prompts, encode, resolve_model_path
-from rag_ft_pipeline.settings import DEFAULT_BASE_MODEL
-from rag_ft_pipeline.training.onnx_export import (
+from rag_ft_pipeline.retrieval.embedding import Prompts, encode, model_prompts, resolve_model_path
+from rag_ft_pipeline.retrieval.inference import (
     CONFIG_FILE,
     FP32_FILE,
     INT8_FILE,
     OnnxEncoder,
     OnnxExportError,
-    export_onnx,
     is_onnx_export,
 )
+from rag_ft_pipeline.settings import DEFAULT_BASE_MODEL
+from rag_ft_pipeline.training.onnx_export import export_onnx
 
 pytestmark = pytest.mark.slow
 
@@ -51,7 +51,7 @@ def test_export_writes_both_graphs_the_tokenizer_and_its_settings(exported: Path
     config = json.loads((exported / CONFIG_FILE).read_text())
     assert config["max_seq_length"] == 256 and config["dimension"] == 384 and config["per_channel"] is True
     # The prompts the pipeline used with the model travel with the export.
-    assert Prompts.of(OnnxEncoder(exported), str(exported)) == Prompts("query: ", "passage: ")
+    assert model_prompts(OnnxEncoder(exported), str(exported)) == Prompts("query: ", "passage: ")
 
 
 def test_fp32_graph_matches_torch_on_texts_it_was_not_checked_on(exported: Path, base_model):
