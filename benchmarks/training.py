@@ -1,6 +1,6 @@
 """Training and indexing speed on this machine, against its practical peak.
 
-    .venv/bin/python -m benchmarks.training [--train-pairs 1024] [--index-chunks 512]
+    .venv/bin/python -m benchmarks.training [--train-pairs 1024] [--train-index-chunks 512]
 
 - **Peak:** a 4096-square matrix product, timed in fp32 and (where the CPU has native bf16, or on a
   GPU) in bf16: what these cores reach on the densest work there is.
@@ -67,7 +67,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--train-pairs", type=int, default=1024, help="training: inverse cloze pairs to draw batches from"
     )
-    parser.add_argument("--index-chunks", type=int, default=512, help="training: chunks embedded for the indexing row")
+    parser.add_argument(
+        "--train-index-chunks", type=int, default=512, help="training: chunks embedded for the indexing row"
+    )
     parser.add_argument("--train-batch", type=int, default=BATCH, help="training: pairs per step (the default's 128)")
 
 
@@ -216,7 +218,7 @@ def run(args: argparse.Namespace) -> Result:
     with tempfile.TemporaryDirectory() as tmp:
         seconds, plan = default_step(pairs, Path(tmp), args.train_batch)
     rows = levers(pairs, args.train_batch, bf16)
-    chunks_per_second, flop_per_chunk = indexing(args.index_chunks, args.fda_start)
+    chunks_per_second, flop_per_chunk = indexing(args.train_index_chunks, args.fda_start)
     peak = peaks[plan["precision"] if plan["precision"] in peaks else "fp32"]
     achieved = {
         "default training step": (args.train_batch / seconds, args.train_batch / seconds * flop_per_pair),

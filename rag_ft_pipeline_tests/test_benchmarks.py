@@ -52,7 +52,7 @@ def test_indexing_stores_every_chunk_both_ways():
 
 
 def test_training_times_the_default_step_and_each_lever_against_the_peak():
-    result = run(training, "--train-pairs", "48", "--train-batch", "8", "--index-chunks", "16")
+    result = run(training, "--train-pairs", "48", "--train-batch", "8", "--train-index-chunks", "16")
     details = result.details
     assert details["peaks"]["fp32"] > 0 and details["flop_per_pair"] > 0
     assert details["plan"]["full_batch"]  # a batch of 8 fits in memory whole: plain MNRL

@@ -1,6 +1,7 @@
 """End to end: the whole asset graph with the real packaged model, a real ChromaDB and real files."""
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import dagster as dg
@@ -13,6 +14,7 @@ from rag_ft_pipeline.defs import build_definitions
 from rag_ft_pipeline.defs.runner import latest_metadata, materialize_pipeline, ops_config, register_documents
 from rag_ft_pipeline.retrieval.published import best_retriever, published_index
 from rag_ft_pipeline.retrieval.vector_store import collection_name
+from rag_ft_pipeline.settings import LLM_ENV
 from rag_ft_pipeline_tests.helpers import SAMPLE_DOCS, SAMPLE_GOLDEN, copy_documents, project_settings
 
 pytestmark = pytest.mark.slow
@@ -175,7 +177,8 @@ def test_llm_questions_through_dagster_never_expose_the_key(tmp_path: Path, monk
 
     secret = "sk-live-do-not-log-8c1e"
     docs = copy_documents(sorted(SAMPLE_DOCS.glob("*.md"))[:2], tmp_path / "docs")
-    settings = project_settings(docs, tmp_path)
+    # As Settings.from_env finds them once both variables are set below; Dagster reads them at run time.
+    settings = replace(project_settings(docs, tmp_path), llm_env=frozenset(LLM_ENV))
 
     def script(request, attempt):
         return Reply(questions=[f"Why does passage {len(request['messages'][-1]['content'])} matter?"])
